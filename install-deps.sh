@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs everything stormdb needs to build, test and run on Debian 12, from
+# Debian's own packages. Safe to run again; needs root (or sudo).
+set -eu
+
+packages="
+  build-essential cmake pkg-config
+  libpq-dev libluajit2-5.1-dev lua-cjson-dev libyaml-dev libgsl-dev libcmocka-dev
+  postgresql postgresql-contrib
+  python3
+"
+
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo "$0" "$@"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $packages

@@ -1,0 +1,222 @@
+/*
+ * stormdb's front door: parses the command line into the configuration,
+ * handles the commands that need no Lua (`server`, `--version`), and hands
+ * everything else to the controller's Lua (scripts/stormdb/cli.lua), which
+ * runs workloads, strategies and reporters. Exit status: 0 done, 1 the run
+ * failed, 2 bad input, 130/143 interrupted by SIGINT/SIGTERM.
+ */
+#include <lauxlib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/config.h"
+#include "runtime/engine.h"
+#include "runtime/log.h"
+#include "runtime/lua_engine.h"
+#include "runtime/lua_env.h"
+#include "runtime/lua_server.h"
+#include "runtime/throwaway.h"
+
+#define EXIT_BAD_INPUT 2
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "stormdb %s: load generator and scalability analyser for PostgreSQL\n"
+            "\n"
+            "usage:\n"
+            "  stormdb run SCRIPT [options] [--SCRIPT-OPTION=VALUE ...]   run a workload for one band\n"
+            "  stormdb setup SCRIPT [options]      create and load the workload's schema\n"
+            "  stormdb cleanup SCRIPT [options]    drop what setup created\n"
+            "  stormdb list                        bundled workloads, strategies and reporters\n"
+            "  stormdb server start|stop DIR       a throwaway PostgreSQL that outlives one command\n"
+            "  stormdb run SCRIPT --help           the script's own options\n"
+            "\n"
+            "SCRIPT is a bundled workload's name (stormdb list) or a path to a Lua file.\n"
+            "With no --dsn and no PGHOST/PGDATABASE/PGSERVICE in the environment, stormdb\n"
+            "starts a throwaway PostgreSQL of its own, runs the workload's setup on it, and\n"
+            "removes it at exit.\n"
+            "\n"
+            "options:\n",
+            STORMDB_VERSION);
+    for (const struct config_option *o = config_options; o->name; o++) {
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(out, "  %-28s %s\n", flag, o->help);
+    }
+    fprintf(out,
+            "\n"
+            "Durations: 30s, 5m, 1h, 1m30s, 250ms; a bare number is seconds.\n"
+            "Examples:\n"
+            "  stormdb run tpcb --workers 32 --connections 16 --duration 30s\n"
+            "  stormdb run ./mine.lua --workers 8 --rows=1000 --json result.json\n"
+            "Documentation: docs/ (Lua API, workloads, results, analysis).\n");
+}
+
+/* Adds an unknown --name[=value] to the script's options. */
+static int add_script_option(struct config *c, const char *name, const char *value)
+{
+    char **n = realloc(c->script_names, (size_t)(c->nscript + 1) * sizeof *n);
+    if (!n)
+        return -1;
+    c->script_names = n;
+    char **v = realloc(c->script_values, (size_t)(c->nscript + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    c->script_values = v;
+    c->script_names[c->nscript] = strdup(name);
+    c->script_values[c->nscript] = value ? strdup(value) : NULL;
+    c->nscript++;
+    return 0;
+}
+
+/* Options after the command: --name value, --name=value, -h. Unknown names
+ * belong to the script and must be written --name=value (or --flag). */
+static int parse_args(struct config *c, int argc, char **argv, int first)
+{
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0) {
+            c->help = true;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            if (c->script) {
+                fprintf(stderr, "stormdb: unexpected argument '%s' (one script per run)\n", a);
+                return -1;
+            }
+            c->script = a;
+            continue;
+        }
+        char name[128];
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (len == 0 || len >= sizeof name) {
+            fprintf(stderr, "stormdb: bad option '%s'\n", a);
+            return -1;
+        }
+        memcpy(name, a + 2, len);
+        name[len] = '\0';
+        const char *value = eq ? eq + 1 : NULL;
+        const struct config_option *o = config_find(name);
+        if (!o) {
+            if (add_script_option(c, name, value) != 0)
+                return -1;
+            continue;
+        }
+        if (!value && o->type != CFG_BOOL) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "stormdb: --%s needs a value (%s)\n", name, o->arg);
+                return -1;
+            }
+            value = argv[++i];
+        }
+        char err[512];
+        if (config_set(c, name, value, err, sizeof err) != 0) {
+            fprintf(stderr, "stormdb: %s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int server_command(int argc, char **argv)
+{
+    if (argc != 4 || (strcmp(argv[2], "start") != 0 && strcmp(argv[2], "stop") != 0)) {
+        fprintf(stderr, "usage: stormdb server start|stop DIR\n");
+        return EXIT_BAD_INPUT;
+    }
+    struct throwaway tw;
+    char err[1024];
+    if (strcmp(argv[2], "start") == 0) {
+        struct throwaway_options opt = {0, true};
+        if (throwaway_start(&tw, &opt, err, sizeof err) != 0 || throwaway_save(&tw, argv[3], err, sizeof err) != 0) {
+            fprintf(stderr, "stormdb: %s\n", err);
+            return 1;
+        }
+        printf("%s\n", tw.conninfo);
+        return 0;
+    }
+    if (throwaway_load(&tw, argv[3], err, sizeof err) != 0 || throwaway_stop(&tw, err, sizeof err) != 0) {
+        fprintf(stderr, "stormdb: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* Runs cli.lua's main(config) in the controller's Lua state. */
+static int run_controller(struct config *c)
+{
+    lua_State *L = luaenv_new(c->lua_path);
+    if (!L) {
+        fprintf(stderr, "stormdb: out of memory\n");
+        return 1;
+    }
+    luaenv_preload(L, "stormdb.engine", luaopen_stormdb_engine);
+    luaenv_preload(L, "stormdb.server", luaopen_stormdb_server);
+    luaenv_preload(L, "stormdb.pg", luaopen_stormdb_pg);
+    int status = 1;
+    if (luaenv_require(L, "stormdb.cli") != 0) {
+        fprintf(stderr, "stormdb: %s\n", lua_tostring(L, -1));
+    } else {
+        lua_getfield(L, -1, "main");
+        config_push(L, c);
+        if (luaenv_pcall(L, 1, 1) != 0)
+            fprintf(stderr, "stormdb: internal error: %s\n", lua_tostring(L, -1));
+        else
+            status = (int)luaL_optinteger(L, -1, 0);
+    }
+    lua_close(L); /* also stops a throwaway server left running by an error */
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    const char *env_level = getenv("STORMDB_LOG_LEVEL");
+    if (env_level && log_level_parse(env_level) >= 0)
+        log_set_level((enum log_level)log_level_parse(env_level));
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_BAD_INPUT : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("stormdb %s\n", STORMDB_VERSION);
+        return 0;
+    }
+    engine_install_signals();
+    if (strcmp(argv[1], "server") == 0)
+        return server_command(argc, argv);
+
+    struct config c;
+    config_init(&c);
+    c.command = argv[1];
+    int status;
+    if (strcmp(c.command, "run") && strcmp(c.command, "setup") && strcmp(c.command, "cleanup") &&
+        strcmp(c.command, "list")) {
+        fprintf(stderr, "stormdb: unknown command '%s' (try stormdb --help)\n", c.command);
+        status = EXIT_BAD_INPUT;
+    } else if (parse_args(&c, argc, argv, 2) != 0) {
+        status = EXIT_BAD_INPUT;
+    } else {
+        char err[2048];
+        if (c.log_level && log_level_parse(c.log_level) >= 0)
+            log_set_level((enum log_level)log_level_parse(c.log_level));
+        if (c.help && !c.script) {
+            usage(stdout);
+            status = 0;
+        } else if (config_validate(&c, err, sizeof err) > 0) {
+            fprintf(stderr, "stormdb: %s", err);
+            status = EXIT_BAD_INPUT;
+        } else if (strcmp(c.command, "list") != 0 && !c.script) {
+            fprintf(stderr, "stormdb %s: which script? (a bundled workload's name or a path; see stormdb list)\n",
+                    c.command);
+            status = EXIT_BAD_INPUT;
+        } else {
+            status = run_controller(&c);
+        }
+    }
+    config_free(&c);
+    return status;
+}

@@ -1,0 +1,53 @@
+/*
+ * What one engine thread measured: per transaction name (count, errors,
+ * retries, latency histogram), the pool wait, statements sent, errors by
+ * SQLSTATE. A thread is the only writer of its own stats, so recording takes
+ * no lock; the engine merges threads' stats when a phase ends. The smaller
+ * `interval` is what the progress line shows: it is handed over to the engine
+ * under a mutex a few times a second, never per transaction.
+ */
+#ifndef STORMDB_STATS_H
+#define STORMDB_STATS_H
+
+#include <stdint.h>
+
+#include "runtime/histogram.h"
+
+struct tx_stats {
+    uint64_t count;     /* completed (committed or not failed) */
+    uint64_t errors;    /* failed after any retries */
+    uint64_t retries;   /* re-runs after 40001 / 40P01 */
+    struct histogram latency;
+};
+
+struct error_count {
+    int tx;             /* transaction index, -1 outside the mix */
+    char sqlstate[6];   /* "40001", or "LUA" for a script error */
+    uint64_t count;
+};
+
+struct stats {
+    int ntx;
+    struct tx_stats *tx;
+    struct histogram pool_wait;
+    uint64_t queries;
+    uint64_t reconnects;
+    int nerrors, caperrors;
+    struct error_count *errors;
+};
+
+struct interval {
+    uint64_t count, errors;
+    struct histogram latency;
+};
+
+struct stats *stats_new(int ntx);
+void stats_free(struct stats *s);
+void stats_merge(struct stats *dst, const struct stats *src);
+void stats_count_error(struct stats *s, int tx, const char *sqlstate);
+uint64_t stats_total_errors(const struct stats *s);
+
+void interval_reset(struct interval *iv);
+void interval_merge(struct interval *dst, const struct interval *src);
+
+#endif

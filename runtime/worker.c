@@ -1,0 +1,478 @@
+/*
+ * Workers: Lua coroutines that look synchronous to the script and yield to
+ * the thread's loop whenever they wait (see thread.h for their life). This
+ * file holds the C side of the worker body (scripts/stormdb/worker.lua): the
+ * "stormdb.rt" functions that pick the next transaction, take and give back
+ * its connection, measure it, retry it, sleep, and run children for
+ * ctx:parallel().
+ */
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/clock.h"
+#include "runtime/log.h"
+#include "runtime/lua_env.h"
+#include "runtime/lua_modules.h"
+#include "runtime/thread.h"
+
+/* What worker_resume pushes when a worker comes off the run queue. */
+
+
+static struct thread *rt_thread(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* The worker whose coroutine is calling, or a Lua error when called from
+ * anywhere else (the controller, a user's own coroutine). */
+static struct worker *rt_worker(lua_State *L)
+{
+    struct thread *t = rt_thread(L);
+    struct worker *w = t ? t->current_env : NULL;
+    if (!w || w->co != L)
+        luaL_error(L, "this stormdb call must be made by a worker itself (not from another coroutine)");
+    return w;
+}
+
+/* --- resuming --------------------------------------------------------- */
+
+/* Points the workload's global proxy at w's own globals. */
+static void switch_env(struct thread *t, struct worker *w)
+{
+    lua_State *L = t->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->env_mt_ref);
+    lua_pushliteral(L, "__index");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->env_ref);
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "__newindex");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->env_ref);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+static void worker_finished(struct worker *w, const char *error)
+{
+    struct thread *t = w->thread;
+    w->done = true;
+    w->failed = error != NULL;
+    t->alive--;
+    if (w->conn) {
+        pool_release(t->pool, w->conn);
+        w->conn = NULL;
+    }
+    struct worker *parent = w->parent;
+    if (parent) {
+        if (error && parent->child_error_ref == LUA_NOREF) {
+            lua_pushstring(t->L, error);
+            parent->child_error_ref = luaL_ref(t->L, LUA_REGISTRYINDEX);
+        }
+        if (--parent->children == 0 && parent->wait == WAIT_CHILDREN) {
+            parent->resume_nargs_kind = RESUME_NOTHING;
+            thread_schedule(t, parent);
+        }
+        return;
+    }
+    if (error)
+        thread_fail(t, "%s", error);
+}
+
+void worker_resume(struct worker *w, int nargs)
+{
+    struct thread *t = w->thread;
+    if (w->done)
+        return;
+    if (t->current_env != w) {
+        switch_env(t, w);
+        t->current_env = w;
+    }
+    w->wait = WAIT_NONE;
+    int rc = lua_resume(w->co, nargs);
+    if (rc == LUA_YIELD) {
+        lua_settop(w->co, 0);
+        return;
+    }
+    if (rc == 0) {
+        worker_finished(w, NULL);
+        return;
+    }
+    /* An error escaped the worker body: in init(), setup() or our own code.
+     * Keep the script's traceback for the user. */
+    const char *msg = luaenv_tostring(w->co, -1);
+    luaL_traceback(t->L, w->co, msg, 0);
+    char *text = strdup(lua_tostring(t->L, -1));
+    lua_pop(t->L, 1);
+    worker_finished(w, text ? text : "out of memory");
+    free(text);
+}
+
+void worker_start(struct worker *w)
+{
+    lua_State *L = w->thread->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->thread->body_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->self_ref);
+    lua_xmove(L, w->co, 2);
+    w->thread->alive++;
+    worker_resume(w, 1);
+}
+
+/* From the run queue: push what the yield the worker is in expects. */
+void worker_resume_scheduled(struct worker *w)
+{
+    switch (w->resume_nargs_kind) {
+    case RESUME_TX:
+        lua_pushinteger(w->co, w->tx + 1);
+        worker_resume(w, 1);
+        break;
+    case RESUME_NIL:
+        lua_pushnil(w->co);
+        worker_resume(w, 1);
+        break;
+    case RESUME_FALSE:
+    case RESUME_TRUE:
+        lua_pushboolean(w->co, w->resume_nargs_kind == RESUME_TRUE);
+        worker_resume(w, 1);
+        break;
+    case RESUME_START:
+        worker_resume(w, 2); /* fn(child_w, arg) */
+        break;
+    case RESUME_SEND_FAILED:
+        lua_pushboolean(w->co, 0);
+        db_push_error(w->co, w, "08006", w->conn ? conn_error(w->conn) : "connection lost");
+        worker_resume(w, 2);
+        break;
+    default:
+        worker_resume(w, 0);
+    }
+}
+
+/* --- creation ------------------------------------------------------------ */
+
+static void on_timer(struct loop_timer *tm)
+{
+    struct worker *w = (struct worker *)((char *)tm - offsetof(struct worker, timer));
+    if (w->wait == WAIT_SLEEP)
+        worker_resume(w, 0);
+}
+
+static void on_granted(struct pool_waiter *pw, struct conn *c)
+{
+    struct worker *w = (struct worker *)((char *)pw - offsetof(struct worker, waiter));
+    struct thread *t = w->thread;
+    c->owner = w;
+    w->conn = c;
+    uint64_t now = loop_update_now(t->loop);
+    if (w->pending_send) {
+        /* A db call asked for it: send, and go on waiting for the result.
+         * We may be inside another worker's resume here, so a failure is
+         * delivered from the run queue, never by resuming now. */
+        w->pending_send = false;
+        w->wait = WAIT_RESULT;
+        if (db_send_pending(w) != 0) {
+            w->resume_nargs_kind = RESUME_SEND_FAILED;
+            thread_schedule(t, w);
+        }
+        return;
+    }
+    /* next_tx() asked for it: the transaction starts now. */
+    w->pool_wait_ns = now - w->wait_start;
+    w->tx_start = now;
+    w->resume_nargs_kind = RESUME_TX;
+    thread_schedule(t, w);
+}
+
+struct worker *worker_new(struct thread *t, int id, struct worker *parent)
+{
+    struct worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->thread = t;
+    w->id = id;
+    w->tx = -1;
+    w->stmt = -1;
+    w->parent = parent;
+    w->child_error_ref = LUA_NOREF;
+    w->timer.cb = on_timer;
+    w->waiter.granted = on_granted;
+
+    lua_State *L = t->L;
+    w->co = lua_newthread(L);
+    w->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* w, env = worker_module.new_worker(id, db, rand) */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->workload_ref);
+    lua_getfield(L, -1, "new_worker");
+    lua_remove(L, -2);
+    lua_pushinteger(L, id);
+    db_push(L, w);
+    w->rand = lrand_push(L, t->spec->seed, (uint64_t)id);
+    if (luaenv_pcall(L, 3, 2) != 0) {
+        log_error("cannot create worker %d: %s", id, lua_tostring(L, -1));
+        lua_pop(L, 1);
+        luaL_unref(L, LUA_REGISTRYINDEX, w->co_ref);
+        free(w);
+        return NULL;
+    }
+    w->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    w->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    if (t->nworkers == t->capworkers) {
+        int cap = t->capworkers ? t->capworkers * 2 : 16;
+        struct worker **ws = realloc(t->workers, (size_t)cap * sizeof *ws);
+        if (!ws) {
+            worker_free(w);
+            return NULL;
+        }
+        t->workers = ws;
+        t->capworkers = cap;
+    }
+    t->workers[t->nworkers++] = w;
+    return w;
+}
+
+void worker_free(struct worker *w)
+{
+    if (!w)
+        return;
+    lua_State *L = w->thread->L;
+    if (L) {
+        luaL_unref(L, LUA_REGISTRYINDEX, w->co_ref);
+        luaL_unref(L, LUA_REGISTRYINDEX, w->env_ref);
+        luaL_unref(L, LUA_REGISTRYINDEX, w->self_ref);
+        luaL_unref(L, LUA_REGISTRYINDEX, w->child_error_ref);
+    }
+    loop_timer_stop(w->thread->loop, &w->timer);
+    free(w->sql);
+    free(w->params);
+    free(w->param_offs);
+    free(w->copybuf);
+    free(w);
+}
+
+/* The band's measure phase is over: a worker waiting for a connection to
+ * start a transaction will not get one; end it. */
+void worker_band_ended(struct worker *w)
+{
+    if (w->wait == WAIT_GO || w->wait == WAIT_POOL) {
+        pool_cancel_wait(w->thread->pool, &w->waiter);
+        w->tx = -1;
+        w->resume_nargs_kind = w->wait == WAIT_GO ? RESUME_FALSE : RESUME_NIL;
+        thread_schedule(w->thread, w);
+    }
+}
+
+/* --- stormdb.rt ----------------------------------------------------------- */
+
+/* rt.ready(): init is over; park until the band starts. Returns true to run,
+ * false when the band ended before it began. */
+static int rt_ready(lua_State *L)
+{
+    struct worker *w = rt_worker(L);
+    struct thread *t = w->thread;
+    if (w->conn) {
+        pool_release(t->pool, w->conn);
+        w->conn = NULL;
+    }
+    if (t->draining) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    w->wait = WAIT_GO;
+    t->parked++;
+    return lua_yield(L, 0);
+}
+
+static int pick_tx(struct thread *t, struct worker *w)
+{
+    if (t->ntx == 1)
+        return 0;
+    uint64_t total = t->tx_cumweight[t->ntx - 1];
+    uint64_t r = (uint64_t)rand_uniform(w->rand, 1, (int64_t)total);
+    int i = 0;
+    while (t->tx_cumweight[i] < r)
+        i++;
+    return i;
+}
+
+/* rt.next_tx(): index of the next transaction to run (1-based), or nil when
+ * the band's load is over. Takes its connection first, waiting in the pool's
+ * queue if need be; that wait is the transaction's pool wait. */
+static int rt_next_tx(lua_State *L)
+{
+    struct worker *w = rt_worker(L);
+    struct thread *t = w->thread;
+    if (t->draining)
+        return 0;
+    int i = pick_tx(t, w);
+    w->tx = i;
+    w->tries = 1;
+    w->rand_saved = *w->rand;
+    w->pool_wait_ns = 0;
+    w->tx_start = loop_now(t->loop);
+    if (!t->tx_uses_conn[i] || w->conn) {
+        lua_pushinteger(L, i + 1);
+        return 1;
+    }
+    w->conn = pool_try_acquire(t->pool, w);
+    if (w->conn) {
+        lua_pushinteger(L, i + 1);
+        return 1;
+    }
+    w->wait_start = w->tx_start;
+    w->wait = WAIT_POOL;
+    pool_wait(t->pool, &w->waiter, w);
+    return lua_yield(L, 0);
+}
+
+static bool in_measure(struct thread *t, uint64_t when)
+{
+    return when >= t->measure_start &&
+           when < atomic_load_explicit(&t->shared->measure_end_ns, memory_order_relaxed);
+}
+
+/* rt.finish_tx(ok, err): the transaction ended (committed, or failed after
+ * its retries). Measures it, counts its error, gives back its connection. */
+static int rt_finish_tx(lua_State *L)
+{
+    struct worker *w = rt_worker(L);
+    struct thread *t = w->thread;
+    bool ok = lua_toboolean(L, 1);
+    uint64_t end = loop_now(t->loop);
+    uint64_t latency = end > w->tx_start ? end - w->tx_start : 0;
+    int i = w->tx;
+    const char *sqlstate = NULL;
+    if (!ok) {
+        if (lua_istable(L, 2)) {
+            lua_getfield(L, 2, "sqlstate");
+            sqlstate = lua_tostring(L, -1);
+            lua_pop(L, 1);
+        } else {
+            sqlstate = "LUA";
+            thread_report_once(t, luaenv_tostring(L, 2));
+        }
+    }
+    if (in_measure(t, end)) {
+        struct tx_stats *s = &t->stats->tx[i];
+        s->retries += (uint64_t)(w->tries - 1);
+        if (ok) {
+            s->count++;
+            hist_record(&s->latency, latency);
+        } else {
+            s->errors++;
+            stats_count_error(t->stats, i, sqlstate);
+        }
+        if (t->tx_uses_conn[i])
+            hist_record(&t->stats->pool_wait, w->pool_wait_ns);
+    }
+    if (ok) {
+        t->interval.count++;
+        hist_record(&t->interval.latency, latency);
+    } else {
+        t->interval.errors++;
+    }
+    if (w->conn) {
+        pool_release(t->pool, w->conn);
+        w->conn = NULL;
+    }
+    w->tx = -1;
+    return 0;
+}
+
+/* rt.retry(): a serialization failure or deadlock: run the transaction
+ * again with the random state it started with. Returns the try number, or
+ * nil when the tries are used up. */
+static int rt_retry(lua_State *L)
+{
+    struct worker *w = rt_worker(L);
+    if (w->tries >= w->thread->spec->max_tries || w->thread->draining)
+        return 0;
+    w->tries++;
+    *w->rand = w->rand_saved;
+    lua_pushinteger(L, w->tries);
+    return 1;
+}
+
+/* stormdb.sleep(seconds): yields; never blocks the thread. */
+static int rt_sleep(lua_State *L)
+{
+    struct worker *w = rt_worker(L);
+    double s = luaL_checknumber(L, 1);
+    if (!(s > 0))
+        return 0;
+    if (s > 86400)
+        return luaL_error(L, "sleep(%f): more than a day", s);
+    uint64_t deadline = loop_update_now(w->thread->loop) + (uint64_t)(s * 1e9);
+    w->wait = WAIT_SLEEP;
+    loop_timer_start(w->thread->loop, &w->timer, deadline);
+    return lua_yield(L, 0);
+}
+
+/* rt.spawn(fn, arg): a child worker running fn(child_w, arg), for
+ * ctx:parallel(). It starts on the next loop turn; rt.join() waits for it. */
+static int rt_spawn(lua_State *L)
+{
+    struct worker *w = rt_worker(L);
+    struct thread *t = w->thread;
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    struct worker *child = worker_new(t, t->first_worker_id + t->nworkers, w);
+    if (!child)
+        return luaL_error(L, "out of memory creating a parallel task");
+    w->children++;
+    t->alive++;
+    /* A fresh coroutine is resumed with its function and arguments on its
+     * stack: fn, child_w, arg. */
+    lua_pushvalue(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, child->self_ref);
+    lua_pushvalue(L, 2);
+    lua_xmove(L, child->co, 3);
+    child->resume_nargs_kind = RESUME_START;
+    thread_schedule(t, child);
+    return 0;
+}
+
+/* rt.join(): waits for every child; returns the first child error or nil. */
+static int rt_join(lua_State *L)
+{
+    struct worker *w = rt_worker(L);
+    if (w->children > 0) {
+        w->wait = WAIT_CHILDREN;
+        return lua_yield(L, 0);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->child_error_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, w->child_error_ref);
+    w->child_error_ref = LUA_NOREF;
+    return 1;
+}
+
+/* rt.worker_count(), rt.thread_index(): for scripts that split work. */
+static int rt_info(lua_State *L)
+{
+    struct thread *t = rt_thread(L);
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, t->index + 1);
+    lua_setfield(L, -2, "thread");
+    lua_pushinteger(L, t->spec->workers);
+    lua_setfield(L, -2, "workers");
+    lua_pushinteger(L, t->spec->connections);
+    lua_setfield(L, -2, "connections");
+    lua_pushinteger(L, t->spec->mode == ENGINE_BAND ? (lua_Integer)t->spec->threads : 1);
+    lua_setfield(L, -2, "threads");
+    return 1;
+}
+
+int worker_open_rt(lua_State *L)
+{
+    struct thread *t = lua_touserdata(L, lua_upvalueindex(1));
+    static const luaL_Reg fns[] = {
+        {"ready", rt_ready},     {"next_tx", rt_next_tx}, {"finish_tx", rt_finish_tx},
+        {"retry", rt_retry},     {"sleep", rt_sleep},     {"spawn", rt_spawn},
+        {"join", rt_join},       {"info", rt_info},
+        {NULL, NULL},
+    };
+    lua_createtable(L, 0, 10);
+    for (const luaL_Reg *f = fns; f->name; f++) {
+        lua_pushlightuserdata(L, t);
+        lua_pushcclosure(L, f->func, 1);
+        lua_setfield(L, -2, f->name);
+    }
+    return 1;
+}

@@ -1,0 +1,83 @@
+-- stormdb.result: turns what the engine measured in a band into the one
+-- result schema all of stormdb uses (docs/results.md): figures in ms and per
+-- second, never NaN or Inf, histograms serialised so results merge exactly.
+
+local histogram = require "stormdb.histogram"
+
+local M = { schema_version = 1 }
+
+local function finite(x)
+  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end
+  return x
+end
+
+local function ms(ns) return finite(ns / 1e6) end
+
+local function rate(n, seconds)
+  if not seconds or seconds <= 0 then return nil end
+  return finite(n / seconds)
+end
+
+-- Figures of one latency histogram plus its counters.
+local function figures(h, count, errors, retries, seconds)
+  local has = h:count() > 0
+  return {
+    transactions = count,
+    tps = rate(count, seconds) or 0,
+    avg_latency_ms = has and ms(h:mean()) or nil,
+    p50_latency_ms = has and ms(h:percentile(50)) or nil,
+    p90_latency_ms = has and ms(h:percentile(90)) or nil,
+    p95_latency_ms = has and ms(h:percentile(95)) or nil,
+    p99_latency_ms = has and ms(h:percentile(99)) or nil,
+    p999_latency_ms = has and ms(h:percentile(99.9)) or nil,
+    min_latency_ms = has and ms(h:min()) or nil,
+    max_latency_ms = has and ms(h:max()) or nil,
+    std_dev_latency = has and ms(h:stddev()) or nil,
+    errors = errors,
+    retries = retries,
+  }
+end
+
+-- band{raw = engine.run result, workers=, connections=, band_number=, weights=}
+function M.band(raw, spec)
+  local seconds = raw.measured_seconds
+  local all = histogram.new()
+  local count, errors, retries = 0, 0, 0
+  local per_tx = {}
+  for _, t in ipairs(raw.transactions or {}) do
+    all:merge(t.latency)
+    count = count + t.count
+    errors = errors + t.errors
+    retries = retries + t.retries
+    local f = figures(t.latency, t.count, t.errors, t.retries, seconds)
+    f.histogram = t.latency:serialise()
+    per_tx[t.name] = f
+  end
+  local perf = figures(all, count, errors, retries, seconds)
+  perf.qps = rate(raw.queries or 0, seconds) or 0
+  perf.statements = raw.queries or 0
+  perf.reconnects = raw.reconnects or 0
+  local pw = raw.pool_wait
+  perf.pool_wait_p95_ms = pw and pw:count() > 0 and ms(pw:percentile(95)) or 0
+  perf.pool_wait_avg_ms = pw and pw:count() > 0 and ms(pw:mean()) or 0
+
+  local by_state = {}
+  for _, e in ipairs(raw.errors or {}) do
+    by_state[e.sqlstate] = (by_state[e.sqlstate] or 0) + e.count
+  end
+  return {
+    band_number = spec.band_number or 1,
+    workers = spec.workers,
+    connections = spec.connections,
+    threads = raw.threads,
+    duration_seconds = seconds,
+    status = raw.status == "ok" and "complete" or "interrupted",
+    performance = perf,
+    transactions = per_tx,
+    errors_by_sqlstate = by_state,
+    histogram = all:serialise(),
+    pool_wait_histogram = pw and pw:serialise() or nil,
+  }
+end
+
+return M
