@@ -109,8 +109,9 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
         char *end;
         errno = 0;
         unsigned long long v = strtoull(value, &end, 10);
-        if (errno || end == value || *end || value[0] == '-') {
-            snprintf(err, errlen, "--%s %s: expected a whole number from 0 to 2^64-1", name, value);
+        /* 32 bits: a seed must survive JSON and Lua numbers exactly. */
+        if (errno || end == value || *end || value[0] == '-' || v > 4294967295ull) {
+            snprintf(err, errlen, "--%s %s: expected a whole number from 0 to 4294967295", name, value);
             return -1;
         }
         *(uint64_t *)field = v;

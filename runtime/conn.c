@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/log.h"
+
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 static void on_event(struct loop_watch *w, uint32_t events);
@@ -102,6 +104,14 @@ static void fail_connect(struct conn *c)
     c->handler->connected(c, false, msg);
 }
 
+/* Server notices (NOTICE: table does not exist, skipping) are not results:
+ * they go to the debug log instead of cluttering the console. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("server: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 static void poll_connect(struct conn *c)
 {
     switch (PQconnectPoll(c->pg)) {
@@ -118,6 +128,7 @@ static void poll_connect(struct conn *c)
         }
         c->state = CONN_IDLE;
         c->server_version = PQserverVersion(c->pg);
+        PQsetNoticeProcessor(c->pg, on_notice, NULL);
         set_events(c, EPOLLIN);
         c->handler->connected(c, true, NULL);
         return;

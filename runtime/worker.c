@@ -74,7 +74,7 @@ static void worker_finished(struct worker *w, const char *error)
         return;
     }
     if (error)
-        thread_fail(t, "%s", error);
+        thread_fail(t, "worker %d stopped: %s", w->id, error);
 }
 
 void worker_resume(struct worker *w, int nargs)

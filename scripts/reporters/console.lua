@@ -22,8 +22,8 @@ function R:on_run_start(run)
   self.run = run
   local c = run.configuration
   self.out:write(string.format("stormdb %s: workload %s, %d workers, %d connections, %d threads, " ..
-    "duration %s, warmup %s, seed %s\n", run.metadata.version, run.metadata.workload, c.workers,
-    c.connections, c.threads, c.duration_text, c.warmup_text, tostring(run.metadata.seed)))
+    "duration %s, warmup %s, seed %d\n", run.metadata.version, run.metadata.workload, c.workers,
+    c.connections, c.threads, c.duration_text, c.warmup_text, run.metadata.seed))
   self.out:flush()
 end
 

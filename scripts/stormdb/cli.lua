@@ -2,7 +2,8 @@
 -- the parsed command line; it finds the database (or starts the throwaway
 -- server), runs the workload's setup when needed, runs the band through the
 -- engine, and hands every event to the reporters. Returns the exit status:
--- 0 done, 1 failed, 2 bad input, 130/143 interrupted (SIGINT/SIGTERM).
+-- 0 done, 1 failed, 2 bad input, 3 done but the script raised errors in
+-- transactions, 130/143 interrupted (SIGINT/SIGTERM).
 
 local cjson = require "cjson"
 local engine = require "stormdb.engine"
@@ -19,7 +20,7 @@ package.preload["stormdb.dbcore"] = package.preload["stormdb.dbcore"] or functio
   return { methods = {}, copier = {}, prepare = function(sql) return { sql = sql } end }
 end
 
-local EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+local EXIT_FAILED, EXIT_BAD_INPUT, EXIT_SCRIPT_ERRORS = 1, 2, 3
 
 local function fail(status, fmt, ...)
   io.stderr:write("stormdb: ", string.format(fmt, ...), "\n")
@@ -31,13 +32,13 @@ local function interrupted_status()
   return sig and 128 + sig or nil
 end
 
--- A seed from the kernel, kept below 2^53 so it survives JSON and Lua numbers.
+-- A 32-bit seed from the kernel (the range --seed accepts).
 local function random_seed()
   local f = io.open("/dev/urandom", "rb")
-  local bytes = f and f:read(6) or tostring(os.time())
+  local bytes = f and f:read(4) or tostring(os.time())
   if f then f:close() end
   local n = 0
-  for i = 1, #bytes do n = (n * 256 + bytes:byte(i)) % 2 ^ 48 end
+  for i = 1, #bytes do n = (n * 256 + bytes:byte(i)) % 2 ^ 32 end
   return n
 end
 
@@ -140,6 +141,9 @@ local function run_band(cfg, dsn, opts, wl, server)
   end
   if raw.status ~= "ok" then
     return interrupted_status() or 130
+  end
+  if (band.errors_by_sqlstate.LUA or 0) > 0 then
+    return EXIT_SCRIPT_ERRORS
   end
   return 0
 end

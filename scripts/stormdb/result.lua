@@ -64,6 +64,11 @@ function M.band(raw, spec)
   local by_state = {}
   for _, e in ipairs(raw.errors or {}) do
     by_state[e.sqlstate] = (by_state[e.sqlstate] or 0) + e.count
+    local t = e.transaction and per_tx[e.transaction]
+    if t then
+      t.errors_by_sqlstate = t.errors_by_sqlstate or {}
+      t.errors_by_sqlstate[e.sqlstate] = (t.errors_by_sqlstate[e.sqlstate] or 0) + e.count
+    end
   end
   return {
     band_number = spec.band_number or 1,
