@@ -31,6 +31,7 @@ const struct config_option config_options[] = {
         "max_connections of the throwaway server (default 300)"),
     OPT("lua-path", CFG_STRING, lua_path, 0, 0, "DIR", "look for Lua modules here before the bundled ones"),
     OPT("log-level", CFG_STRING, log_level, 0, 0, "LEVEL", "error, warn, info or debug (or STORMDB_LOG_LEVEL)"),
+    OPT("check", CFG_BOOL, check, 0, 0, NULL, "run the workload's consistency checks instead of its load"),
     OPT("help", CFG_BOOL, help, 0, 0, NULL, "this help; with a script, the script's options too"),
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };

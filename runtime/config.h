@@ -24,6 +24,7 @@ struct config {
     char *log_level;
     bool keep;
     bool help;
+    bool check;
     int workers, connections, threads, max_tries, max_connections_server;
     uint64_t duration_ns, warmup_ns, cooldown_ns, progress_ns, drain_ns;
     uint64_t seed;

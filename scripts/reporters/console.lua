@@ -68,6 +68,12 @@ function R:on_band(band)
     o:write(string.format("  SQLSTATE %s: %d%s\n", s, band.errors_by_sqlstate[s],
       s == "LUA" and " (script errors, first one printed above)" or ""))
   end
+  local extra = {}
+  for k in pairs(band.workload_figures or {}) do extra[#extra + 1] = k end
+  table.sort(extra)
+  for _, k in ipairs(extra) do
+    o:write(string.format("%s: %s\n", k, num(band.workload_figures[k], "%.1f")))
+  end
   local names = {}
   for name in pairs(band.transactions) do names[#names + 1] = name end
   table.sort(names)

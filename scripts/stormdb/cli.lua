@@ -128,6 +128,8 @@ local function run_band(cfg, dsn, opts, wl, server)
     return fail(interrupted_status() or EXIT_FAILED, "%s", rerr)
   end
   local band = result.band(raw, { band_number = 1, workers = spec.workers, connections = spec.connections })
+  local serr = result.add_workload_figures(band, wl, opts)
+  if serr then io.stderr:write("stormdb: ", serr, "\n") end
   run.bands[1] = band
   run.configuration.duration_text, run.configuration.warmup_text = nil, nil
   ok, err = pcall(function()
@@ -178,7 +180,10 @@ function M.main(cfg)
   if not opts then return fail(EXIT_BAD_INPUT, "%s", oerr) end
   local _, merr = workload.mix(wl, opts)
   if merr then return fail(EXIT_BAD_INPUT, "%s", merr) end
-  if cfg.command == "run" and not wl.transactions then
+  if cfg.check and not wl.check then
+    return fail(EXIT_BAD_INPUT, "workload %s has no check", wl.name)
+  end
+  if cfg.command == "run" and not cfg.check and not wl.transactions then
     return fail(EXIT_BAD_INPUT, "workload %s has no transactions to run", wl.name)
   end
   if not cfg.given.seed then cfg.seed = random_seed() end
@@ -186,7 +191,10 @@ function M.main(cfg)
   local dsn, server = database(cfg)
   if not dsn then return fail(EXIT_FAILED, "%s", server) end
   local status
-  if cfg.command == "run" then
+  if cfg.command == "run" and cfg.check then
+    local ok, cerr = call(cfg, dsn, opts, "check")
+    status = ok and 0 or fail(interrupted_status() or EXIT_FAILED, "check failed: %s", cerr)
+  elseif cfg.command == "run" then
     local ok, cerr = true, nil
     if server then ok, cerr = call(cfg, dsn, opts, "setup") end
     if not ok then

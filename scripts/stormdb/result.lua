@@ -85,4 +85,20 @@ function M.band(raw, spec)
   }
 end
 
+-- A workload may add figures of its own (tpcc's tpmC) with
+-- summary(band, opt) returning {name = number}. They land in
+-- band.workload_figures. Returns an error message if summary() failed.
+function M.add_workload_figures(band, wl, opt)
+  if type(wl.summary) ~= "function" then return nil end
+  local ok, figures = pcall(wl.summary, band, opt)
+  if not ok then return "workload summary() failed: " .. tostring(figures) end
+  if type(figures) ~= "table" then return "workload summary() must return a table" end
+  local clean = {}
+  for k, v in pairs(figures) do
+    if type(k) == "string" and type(v) == "number" then clean[k] = finite(v) end
+  end
+  band.workload_figures = clean
+  return nil
+end
+
 return M

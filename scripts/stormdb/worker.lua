@@ -43,7 +43,7 @@ function Worker:sleep(seconds) return rt.sleep(seconds) end
 
 local function on_error(e)
   if type(e) == "table" then return e end -- SQL errors carry their own context
-  return debug.traceback(tostring(e), 2)
+  return debug.traceback(tostring(e), 1)
 end
 
 local function retryable(err)
