@@ -24,6 +24,12 @@ const struct config_option config_options[] = {
     OPT("seed", CFG_SEED, seed, 0, 0, "N", "random seed; the same seed repeats the same run (default: random)"),
     OPT("max-tries", CFG_INT, max_tries, 1, 1000, "N",
         "runs of a transaction on serialization failure or deadlock (default 10)"),
+    OPT("rate", CFG_NUMBER, rate, 0, 100000000, "TPS",
+        "open loop: start transactions on a schedule at this total rate (default: closed loop)"),
+    OPT("arrival", CFG_STRING, arrival, 0, 0, "KIND", "schedule of --rate: poisson (default) or uniform"),
+    OPT("latency-limit", CFG_DURATION, latency_limit_ns, 0, 0, "D",
+        "transactions slower than D count as late; with --rate, ones already late are skipped"),
+    OPT("tx-timeout", CFG_DURATION, tx_timeout_ns, 0, 0, "D", "cancel a transaction running longer than D"),
     OPT("json", CFG_STRING, json, 0, 0, "FILE", "write the result as JSON (see docs/results.md)"),
     OPT("dsn", CFG_STRING, dsn, 0, 0, "CONNINFO", "libpq conninfo or URI; default: PG* environment or a throwaway server"),
     OPT("keep", CFG_BOOL, keep, 0, 0, NULL, "leave the throwaway server running and print its conninfo"),
@@ -106,6 +112,17 @@ int config_set(struct config *c, const char *name, const char *value, char *err,
         *(int *)field = (int)v;
         break;
     }
+    case CFG_NUMBER: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !(v >= (double)o->min && v <= (double)o->max)) {
+            snprintf(err, errlen, "--%s %s: expected a number from %lld to %lld", name, value, o->min, o->max);
+            return -1;
+        }
+        *(double *)field = v;
+        break;
+    }
     case CFG_SEED: {
         char *end;
         errno = 0;
@@ -166,6 +183,10 @@ int config_validate(const struct config *c, char *err, size_t errlen)
         PROBLEM("--log-level %s: expected error, warn, info or debug", c->log_level);
     if (c->lua_path && access(c->lua_path, R_OK | X_OK) != 0)
         PROBLEM("--lua-path %s: not a readable directory", c->lua_path);
+    if (c->arrival && strcmp(c->arrival, "poisson") != 0 && strcmp(c->arrival, "uniform") != 0)
+        PROBLEM("--arrival %s: expected poisson or uniform", c->arrival);
+    if (c->arrival && c->rate <= 0)
+        PROBLEM("--arrival applies to --rate only");
     if (c->keep && c->dsn)
         PROBLEM("--keep applies to the throwaway server only; it cannot be combined with --dsn");
 #undef PROBLEM
@@ -188,6 +209,9 @@ void config_push(lua_State *L, const struct config *c)
             break;
         case CFG_SEED:
             lua_pushnumber(L, (lua_Number)*(const uint64_t *)field);
+            break;
+        case CFG_NUMBER:
+            lua_pushnumber(L, *(const double *)field);
             break;
         case CFG_DURATION:
             lua_pushnumber(L, (lua_Number)*(const uint64_t *)field / 1e9);

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum config_type { CFG_INT, CFG_DURATION, CFG_STRING, CFG_BOOL, CFG_SEED };
+enum config_type { CFG_INT, CFG_NUMBER, CFG_DURATION, CFG_STRING, CFG_BOOL, CFG_SEED };
 
 struct config {
     const char *command;        /* run, setup, cleanup */
@@ -27,6 +27,9 @@ struct config {
     bool check;
     int workers, connections, threads, max_tries, max_connections_server;
     uint64_t duration_ns, warmup_ns, cooldown_ns, progress_ns, drain_ns;
+    double rate;                /* transactions/s over all workers; 0 = closed loop */
+    char *arrival;              /* poisson | uniform */
+    uint64_t latency_limit_ns, tx_timeout_ns;
     uint64_t seed;
     /* --name=value pairs the runtime does not know: the script's options. */
     int nscript;
@@ -39,7 +42,7 @@ struct config_option {
     const char *name;           /* the flag without "--" */
     enum config_type type;
     size_t offset;
-    long long min, max;         /* CFG_INT */
+    long long min, max;         /* CFG_INT, CFG_NUMBER */
     const char *arg;            /* placeholder in --help, NULL for flags */
     const char *help;
 };

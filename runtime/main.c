@@ -21,6 +21,9 @@
 
 #define EXIT_BAD_INPUT 2
 
+/* Commands implemented in Lua under scripts/stormdb/commands/. */
+static const char *const lua_commands[] = {"analyze", "report", "compare", NULL};
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -32,6 +35,7 @@ static void usage(FILE *out)
             "  stormdb cleanup SCRIPT [options]    drop what setup created\n"
             "  stormdb list                        bundled workloads, strategies and reporters\n"
             "  stormdb server start|stop DIR       a throwaway PostgreSQL that outlives one command\n"
+            "  stormdb analyze FILE [options]      scalability analysis of a saved result (JSON or CSV)\n"
             "  stormdb run SCRIPT --help           the script's own options\n"
             "\n"
             "SCRIPT is a bundled workload's name (stormdb list) or a path to a Lua file.\n"
@@ -146,29 +150,66 @@ static int server_command(int argc, char **argv)
     return 0;
 }
 
+static lua_State *controller_state(const char *lua_path)
+{
+    lua_State *L = luaenv_new(lua_path);
+    if (!L)
+        return NULL;
+    luaenv_preload(L, "stormdb.engine", luaopen_stormdb_engine);
+    luaenv_preload(L, "stormdb.server", luaopen_stormdb_server);
+    luaenv_preload(L, "stormdb.pg", luaopen_stormdb_pg);
+    return L;
+}
+
+/* Calls module.main(arg) with the argument on top of L; returns its status. */
+static int call_main(lua_State *L, const char *module)
+{
+    int status = 1;
+    if (luaenv_require(L, module) != 0) {
+        fprintf(stderr, "stormdb: %s\n", lua_tostring(L, -1));
+        return 1;
+    }
+    lua_getfield(L, -1, "main");
+    lua_pushvalue(L, -3);
+    if (luaenv_pcall(L, 1, 1) != 0)
+        fprintf(stderr, "stormdb: internal error: %s\n", lua_tostring(L, -1));
+    else
+        status = (int)luaL_optinteger(L, -1, 0);
+    return status;
+}
+
 /* Runs cli.lua's main(config) in the controller's Lua state. */
 static int run_controller(struct config *c)
 {
-    lua_State *L = luaenv_new(c->lua_path);
+    lua_State *L = controller_state(c->lua_path);
     if (!L) {
         fprintf(stderr, "stormdb: out of memory\n");
         return 1;
     }
-    luaenv_preload(L, "stormdb.engine", luaopen_stormdb_engine);
-    luaenv_preload(L, "stormdb.server", luaopen_stormdb_server);
-    luaenv_preload(L, "stormdb.pg", luaopen_stormdb_pg);
-    int status = 1;
-    if (luaenv_require(L, "stormdb.cli") != 0) {
-        fprintf(stderr, "stormdb: %s\n", lua_tostring(L, -1));
-    } else {
-        lua_getfield(L, -1, "main");
-        config_push(L, c);
-        if (luaenv_pcall(L, 1, 1) != 0)
-            fprintf(stderr, "stormdb: internal error: %s\n", lua_tostring(L, -1));
-        else
-            status = (int)luaL_optinteger(L, -1, 0);
-    }
+    config_push(L, c);
+    int status = call_main(L, "stormdb.cli");
     lua_close(L); /* also stops a throwaway server left running by an error */
+    return status;
+}
+
+/* Commands written wholly in Lua (scripts/stormdb/commands/NAME.lua) get
+ * their arguments as a list and parse them themselves. */
+static int run_lua_command(const char *name, int argc, char **argv)
+{
+    lua_State *L = controller_state(getenv("STORMDB_LUA_PATH"));
+    if (!L) {
+        fprintf(stderr, "stormdb: out of memory\n");
+        return 1;
+    }
+    lua_createtable(L, argc, 0);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    char module[128];
+    snprintf(module, sizeof module, "stormdb.commands.%s", name);
+    int status = call_main(L, module);
+    lua_close(L);
     return status;
 }
 
@@ -188,6 +229,9 @@ int main(int argc, char **argv)
     engine_install_signals();
     if (strcmp(argv[1], "server") == 0)
         return server_command(argc, argv);
+    for (const char *const *cmd = lua_commands; *cmd; cmd++)
+        if (strcmp(argv[1], *cmd) == 0)
+            return run_lua_command(*cmd, argc - 2, argv + 2);
 
     struct config c;
     config_init(&c);
