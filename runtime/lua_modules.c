@@ -34,7 +34,20 @@ struct rand_state *lrand_push(lua_State *L, uint64_t seed, uint64_t stream)
     return &r->state;
 }
 
-static struct lrand *check_rand(lua_State *L) { return luaL_checkudata(L, 1, RAND_MT); }
+/* Methods carry the metatable as upvalue 1: checking self against it avoids
+ * luaL_checkudata's registry lookup by name on every draw. */
+static struct lrand *check_rand(lua_State *L)
+{
+    void *p = lua_touserdata(L, 1);
+    if (p && lua_getmetatable(L, 1)) {
+        int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+        if (same)
+            return p;
+    }
+    luaL_typerror(L, 1, "rand");
+    return NULL;
+}
 
 static int64_t check_int(lua_State *L, int idx)
 {
@@ -169,7 +182,8 @@ int luaopen_stormdb_rand(lua_State *L)
     };
     if (luaL_newmetatable(L, RAND_MT)) {
         lua_newtable(L);
-        luaL_setfuncs(L, methods, 0);
+        lua_pushvalue(L, -2);
+        luaL_setfuncs(L, methods, 1);
         lua_setfield(L, -2, "__index");
     }
     lua_pop(L, 1);

@@ -384,7 +384,9 @@ static void teardown(struct thread *t)
     for (uint32_t i = 0; i < t->nstmt; i++)
         free(t->stmt_sql[i]);
     free(t->stmt_sql);
+    free(t->stmt_name);
     t->stmt_sql = NULL;
+    t->stmt_name = NULL;
     free(t->tx_cumweight);
     free(t->tx_uses_conn);
     t->tx_cumweight = NULL;

@@ -110,7 +110,9 @@ struct thread {
     int env_mt_ref;              /* metatable of the workload's global proxy */
     int workload_ref;
     int body_ref;                /* the coroutine body for this mode */
-    struct worker *current_env;  /* whose globals the proxy points at */
+    struct worker *current;      /* the worker being resumed, if any */
+    struct worker *env_owner;    /* whose globals the proxy points at */
+    bool per_worker_globals;     /* a worker has assigned a global: switch per resume */
 
     struct worker **workers;
     int nworkers, capworkers, alive, parked;
@@ -124,6 +126,7 @@ struct thread {
 
     /* Prepared statements registered in this Lua state. */
     char **stmt_sql;
+    char (*stmt_name)[12];       /* "s0", "s1", ...: made once, used per execute */
     uint32_t nstmt, capstmt;
 
     struct worker *runq_head, *runq_tail;

@@ -29,7 +29,7 @@ static struct thread *rt_thread(lua_State *L)
 static struct worker *rt_worker(lua_State *L)
 {
     struct thread *t = rt_thread(L);
-    struct worker *w = t ? t->current_env : NULL;
+    struct worker *w = t ? t->current : NULL;
     if (!w || w->co != L)
         luaL_error(L, "this stormdb call must be made by a worker itself (not from another coroutine)");
     return w;
@@ -82,12 +82,18 @@ void worker_resume(struct worker *w, int nargs)
     struct thread *t = w->thread;
     if (w->done)
         return;
-    if (t->current_env != w) {
+    /* Pointing the global proxy at this worker's globals costs a few
+     * hundred instructions, so it is done only once some worker has
+     * assigned a global (rt.own_globals) and only when the worker changes. */
+    if (t->per_worker_globals && t->env_owner != w) {
         switch_env(t, w);
-        t->current_env = w;
+        t->env_owner = w;
     }
     w->wait = WAIT_NONE;
+    struct worker *outer = t->current;
+    t->current = w;
     int rc = lua_resume(w->co, nargs);
+    t->current = outer;
     if (rc == LUA_YIELD) {
         lua_settop(w->co, 0);
         return;
@@ -443,7 +449,23 @@ static int rt_join(lua_State *L)
     return 1;
 }
 
-/* rt.worker_count(), rt.thread_index(): for scripts that split work. */
+/* rt.own_globals(): the first global assignment by a running worker: from
+ * now on every worker gets its own globals. Returns the calling worker's
+ * global table, where the assignment goes. */
+static int rt_own_globals(lua_State *L)
+{
+    struct worker *w = rt_worker(L);
+    struct thread *t = w->thread;
+    if (!t->per_worker_globals) {
+        t->per_worker_globals = true;
+        switch_env(t, w);
+        t->env_owner = w;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->env_ref);
+    return 1;
+}
+
+/* rt.info(): the band's shape, for scripts that split work. */
 static int rt_info(lua_State *L)
 {
     struct thread *t = rt_thread(L);
@@ -465,7 +487,7 @@ int worker_open_rt(lua_State *L)
     static const luaL_Reg fns[] = {
         {"ready", rt_ready},     {"next_tx", rt_next_tx}, {"finish_tx", rt_finish_tx},
         {"retry", rt_retry},     {"sleep", rt_sleep},     {"spawn", rt_spawn},
-        {"join", rt_join},       {"info", rt_info},
+        {"join", rt_join},       {"info", rt_info},       {"own_globals", rt_own_globals},
         {NULL, NULL},
     };
     lua_createtable(L, 0, 10);

@@ -93,6 +93,12 @@ end
 function M.setup(spec, options_json, mode)
   local wl, env_mt, shared = workload.load(spec)
   if not wl then error(env_mt, 0) end
+  -- Until a worker assigns a global, every worker reads the shared ones and
+  -- the engine need not switch anything per resume; the first assignment
+  -- turns per-worker globals on (see rt.own_globals).
+  env_mt.__newindex = function(_, k, v)
+    rawset(rt.own_globals(), k, v)
+  end
   if mode == "band" and not wl.transactions then
     error(string.format("workload %s has no transactions to run", wl.name), 0)
   end
