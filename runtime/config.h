@@ -59,7 +59,8 @@ struct config_study {
     bool step_dialect;          /* step_workers/step_connections rather than bands */
     char *strategy;             /* bundled name or a path (resolved against the file's directory) */
     bool connections_follow;    /* no connection range: each band's connections = its workers */
-    uint64_t band_ns;           /* measure phase of each band; 0: study_ns divided among the bands */
+    bool per_band;              /* band_ns is each band's measure phase; else study_ns is divided */
+    uint64_t band_ns;           /* measure phase of each band */
     uint64_t study_ns;          /* test_duration: the whole study's measure time */
     uint64_t warmup_ns, cooldown_ns;
     bool export_csv, export_json;
@@ -137,13 +138,6 @@ int config_add_script_option(struct config *c, const char *name, const char *val
  * or "--max-workers". */
 const char *config_where(const struct config *c, const struct config_option *o, char *buf, size_t size);
 
-/* Loads a YAML file (--config) into c: every key goes through
- * config_set_from(CFG_FROM_FILE), so the file can never set what the command
- * line already did. Writes every problem found, one per line, each naming the
- * file, line and key; returns the number of problems (0: loaded). Defined in
- * config_yaml.c. */
-int config_load_yaml(struct config *c, const char *path, char *err, size_t errlen);
-
 /* After every source is applied: settles the study (which dialect, which of
  * two spellings wins, the defaults of the progressive mode) and builds the
  * libpq conninfo from the file's database: section. Writes problems like
@@ -160,6 +154,10 @@ void config_conninfo_append(char *buf, size_t size, const char *key, const char 
 /* Edit distance (optimal string alignment: insertions, deletions,
  * substitutions and swaps of neighbours) between a and b, for "did you mean". */
 int config_edit_distance(const char *a, const char *b);
+
+/* Whether typed is close enough to known to suggest it: a small edit
+ * distance, or a prefix of at least 3 characters. */
+bool config_is_close(const char *typed, const char *known);
 
 /* The configuration as a Lua table (durations in seconds; secrets left out);
  * the resolved study under `study`, and `where[name]` for every option set. */

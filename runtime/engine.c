@@ -161,6 +161,9 @@ static void report_progress(struct engine *e, uint64_t now, uint64_t *last_tick)
         .tps = secs > 0 ? (double)iv.count / secs : 0,
         .p95_ms = (double)hist_percentile(&iv.latency, 95) / 1e6,
         .p99_ms = (double)hist_percentile(&iv.latency, 99) / 1e6,
+        .late = iv.late,
+        .skipped = iv.skipped,
+        .lag_p99_ms = (double)hist_percentile(&iv.lag, 99) / 1e6,
         .connections_up = up,
     };
     *last_tick = now;

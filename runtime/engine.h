@@ -32,6 +32,8 @@ struct engine_progress {
     double interval_s;
     uint64_t transactions, errors;   /* in the interval */
     double tps, p95_ms, p99_ms;      /* over the interval */
+    uint64_t late, skipped;          /* in the interval */
+    double lag_p99_ms;               /* open loop: start lag over the interval */
     int connections_up;
 };
 
@@ -49,6 +51,10 @@ struct engine_spec {
     uint64_t drain_ns;           /* how long in-flight transactions may take to end */
     uint64_t seed;
     int max_tries;               /* runs of a transaction on 40001/40P01, >= 1 */
+    uint64_t tx_timeout_ns;      /* cancel a transaction's statement after this; 0 = never */
+    double rate;                 /* open loop: transactions/s over all threads; 0 = closed loop */
+    int arrival;                 /* enum arrival_kind */
+    uint64_t latency_limit_ns;   /* later than this counts as late; with rate, skip when already late */
     void (*progress)(void *ctx, const struct engine_progress *p);
     void *progress_ctx;
 };

@@ -510,7 +510,8 @@ static void push_optimum(lua_State *L, const struct analysis_optimum *o)
     set_number(L, "connections", o->connections);
     set_number(L, "tps", o->tps);
     set_number(L, "efficiency", o->efficiency);
-    set_number(L, "p95_ms", o->p95_ms);
+    if (o->p95_ms > 0.0) /* 0: the band had no p95 */
+        set_number(L, "p95_ms", o->p95_ms);
     set_number(L, "confidence", o->confidence);
     set_number(L, "fit_quality", o->fit_quality);
     set_number(L, "noise", o->noise);

@@ -28,9 +28,15 @@
 enum { BOOLOID = 16, INT8OID = 20, INT2OID = 21, INT4OID = 23, OIDOID = 26, FLOAT4OID = 700,
        FLOAT8OID = 701, NUMERICOID = 1700 };
 
-struct db_ud { struct worker *w; };
+/* w.db uses the connection the worker borrowed from the pool; a db made by
+ * w:connect() owns a connection of its own (`own`), opened and closed by
+ * the script (connection churn). */
+struct db_ud {
+    struct worker *w;
+    struct conn *own;
+};
 struct stmt_ud { uint32_t id; };
-struct copier_ud { struct worker *w; bool open; uint64_t rows; };
+struct copier_ud { struct worker *w; struct conn *conn; bool open; uint64_t rows; };
 
 static struct thread *up_thread(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
 
@@ -47,7 +53,7 @@ static void *to_udata(lua_State *L, int idx, int up)
     return same ? p : NULL;
 }
 
-static struct worker *check_db(lua_State *L)
+static struct db_ud *check_db(lua_State *L)
 {
     struct db_ud *d = to_udata(L, 1, 2);
     if (!d)
@@ -55,8 +61,11 @@ static struct worker *check_db(lua_State *L)
     struct worker *w = d->w;
     if (w->thread->current != w || w->co != L)
         luaL_error(L, "db: call it from its own worker (w.db), not from another coroutine or worker");
-    return w;
+    return d;
 }
+
+/* The connection a db talks on now (NULL when w.db holds none yet). */
+static struct conn *db_conn(const struct db_ud *d) { return d->own ? d->own : d->w->conn; }
 
 /* --- growing buffers ---------------------------------------------------- */
 
@@ -211,6 +220,7 @@ static void push_copier(lua_State *co, struct worker *w)
 {
     struct copier_ud *c = lua_newuserdata(co, sizeof *c);
     c->w = w;
+    c->conn = w->cmd;
     c->open = true;
     c->rows = 0;
     luaL_getmetatable(co, COPIER_MT);
@@ -223,7 +233,7 @@ static void push_outcome(struct worker *w, PGresult *r)
     lua_State *co = w->co;
     if (!r) {
         lua_pushboolean(co, 0);
-        db_push_error(co, w, "08006", w->conn ? conn_error(w->conn) : "connection lost");
+        db_push_error(co, w, "08006", w->cmd ? conn_error(w->cmd) : "connection lost");
         return;
     }
     ExecStatusType st = PQresultStatus(r);
@@ -277,7 +287,7 @@ void db_on_finished(struct worker *w, PGresult *r)
         w->preparing = false;
         if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
             PQclear(r);
-            conn_mark_prepared(w->conn, (uint32_t)w->stmt);
+            conn_mark_prepared(w->cmd, (uint32_t)w->stmt);
             if (db_send_pending(w) == 0)
                 return; /* now the EXECUTE */
             r = NULL;
@@ -303,7 +313,7 @@ void db_on_writable(struct worker *w)
 
 int db_send_pending(struct worker *w)
 {
-    struct conn *c = w->conn;
+    struct conn *c = w->cmd;
     if (!c || c->state != CONN_IDLE)
         return -1;
     const char *values_small[16];
@@ -389,12 +399,13 @@ static void store_command(lua_State *L, struct worker *w, int first)
     }
 }
 
-/* Takes a connection if the worker holds none (waiting if need be) and sends
- * w's command: yields, or returns (false, err) at once. */
-static int send_and_wait(lua_State *L, struct worker *w)
+/* Sends w's command on d's connection, taking one from the pool first if
+ * w.db holds none (waiting if need be): yields, or returns (false, err). */
+static int send_and_wait(lua_State *L, struct db_ud *d)
 {
+    struct worker *w = d->w;
     struct thread *t = w->thread;
-    if (!w->conn) {
+    if (!d->own && !w->conn) {
         w->conn = pool_try_acquire(t->pool, w);
         if (!w->conn) {
             w->pending_send = true;
@@ -403,12 +414,13 @@ static int send_and_wait(lua_State *L, struct worker *w)
             return lua_yield(L, 0);
         }
     }
+    w->cmd = db_conn(d);
     if (db_send_pending(w) != 0) {
         w->op = OP_NONE;
         w->preparing = false;
         lua_pushboolean(L, 0);
-        db_push_error(L, w, "08006", w->conn->state == CONN_DOWN ? conn_error(w->conn)
-                                                                 : "connection is busy or lost");
+        db_push_error(L, w, "08006", w->cmd->state == CONN_DOWN ? conn_error(w->cmd)
+                                                                : "connection is busy, closed or lost");
         return 2;
     }
     w->wait = WAIT_RESULT;
@@ -418,15 +430,24 @@ static int send_and_wait(lua_State *L, struct worker *w)
 /* db:_send(op, sql_or_statement, ...) -> yields; resumed with (ok, value) */
 static int db_send(lua_State *L)
 {
-    struct worker *w = check_db(L);
+    struct db_ud *d = check_db(L);
+    struct worker *w = d->w;
     int op = (int)luaL_checkinteger(L, 2);
     if (op < OP_ROWS || op > OP_COPY_START)
         return luaL_error(L, "db: bad operation");
-    if (w->conn && w->conn->state == CONN_COPY_IN)
+    struct conn *c = db_conn(d);
+    if (c && c->state == CONN_COPY_IN)
         return luaL_error(L, "db: a COPY is in progress on this connection; call copier:finish() first");
+    if (d->own && d->own->state == CONN_DOWN)
+        return luaL_error(L, "db: this connection is closed");
     store_command(L, w, 3);
+    if (w->tx_expired) {
+        lua_pushboolean(L, 0);
+        db_push_error(L, w, "57014", "transaction ran longer than --tx-timeout");
+        return 2;
+    }
     w->op = (enum worker_op)op;
-    return send_and_wait(L, w);
+    return send_and_wait(L, d);
 }
 
 /* stormdb.db.prepare(sql) / db:prepare(sql): a statement prepared on each
@@ -467,26 +488,122 @@ static int db_prepare(lua_State *L)
 
 static int db_in_transaction(lua_State *L)
 {
-    struct worker *w = check_db(L);
-    int st = w->conn && w->conn->pg ? (int)PQtransactionStatus(w->conn->pg) : PQTRANS_IDLE;
+    struct conn *c = db_conn(check_db(L));
+    int st = c && c->pg ? (int)PQtransactionStatus(c->pg) : PQTRANS_IDLE;
     lua_pushboolean(L, st == PQTRANS_INTRANS || st == PQTRANS_INERROR);
     return 1;
 }
 
 static int db_connected(lua_State *L)
 {
-    struct worker *w = check_db(L);
-    lua_pushboolean(L, w->conn != NULL && w->conn->state != CONN_DOWN);
+    struct conn *c = db_conn(check_db(L));
+    lua_pushboolean(L, c != NULL && c->state != CONN_DOWN && c->state != CONN_CONNECTING);
     return 1;
 }
 
 static int db_server_version(lua_State *L)
 {
-    struct worker *w = check_db(L);
-    if (!w->conn || !w->conn->server_version)
+    struct conn *c = db_conn(check_db(L));
+    if (!c || !c->server_version)
         return 0;
-    lua_pushinteger(L, w->conn->server_version);
+    lua_pushinteger(L, c->server_version);
     return 1;
+}
+
+/* --- connections of one's own: w:connect() ------------------------------- */
+
+static void own_connected(struct conn *c, bool ok, const char *error)
+{
+    struct worker *w = c->owner;
+    struct thread *t = w->thread;
+    uint64_t now = loop_update_now(t->loop);
+    if (ok)
+        worker_record_metric(w, "connect", now - w->wait_start);
+    lua_rawgeti(w->co, LUA_REGISTRYINDEX, w->pending_ref);
+    luaL_unref(w->co, LUA_REGISTRYINDEX, w->pending_ref);
+    w->pending_ref = LUA_NOREF;
+    if (ok) {
+        lua_pushboolean(w->co, 1);
+        lua_insert(w->co, -2);
+    } else {
+        lua_pop(w->co, 1);
+        lua_pushboolean(w->co, 0);
+        w->stmt = -1;
+        w->sql[0] = '\0';
+        db_push_error(w->co, w, "08006", error);
+    }
+    if (w->wait == WAIT_CONNECT)
+        worker_resume(w, 2);
+}
+
+static void own_finished(struct conn *c, PGresult *r) { db_on_finished(c->owner, r); }
+static void own_writable(struct conn *c) { db_on_writable(c->owner); }
+static void own_lost(struct conn *c, const char *error)
+{
+    (void)c;
+    log_debug("db: a w:connect() connection was lost: %s", error);
+}
+
+static const struct conn_handler own_handler = {
+    .connected = own_connected,
+    .finished = own_finished,
+    .lost = own_lost,
+    .writable = own_writable,
+};
+
+/* db:_connect() -> yields; resumed with (true, new db) or (false, err). The
+ * time to connect is recorded as the metric "connect". */
+static int db_connect(lua_State *L)
+{
+    struct db_ud *d = check_db(L);
+    struct worker *w = d->w;
+    struct thread *t = w->thread;
+    struct db_ud *nd = lua_newuserdata(L, sizeof *nd);
+    nd->w = w;
+    nd->own = calloc(1, sizeof *nd->own);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_setmetatable(L, -2);
+    if (!nd->own)
+        return luaL_error(L, "out of memory");
+    conn_init(nd->own, t->loop, &own_handler);
+    nd->own->owner = w;
+    if (!reserve(&w->sql, &w->sqlcap, 1))
+        return luaL_error(L, "out of memory");
+    w->wait_start = loop_update_now(t->loop);
+    const char *error = NULL;
+    if (conn_start(nd->own, t->spec->conn_keys, t->spec->conn_values, &error) != 0) {
+        lua_pushboolean(L, 0);
+        w->stmt = -1;
+        w->sql[0] = '\0';
+        db_push_error(L, w, "08006", error);
+        return 2;
+    }
+    w->pending_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    w->wait = WAIT_CONNECT;
+    return lua_yield(L, 0);
+}
+
+/* db:close(): closes a connection made by w:connect(). */
+static int db_close(lua_State *L)
+{
+    struct db_ud *d = to_udata(L, 1, 2);
+    if (!d)
+        return luaL_typerror(L, 1, "db");
+    if (!d->own)
+        return luaL_error(L, "db:close(): only a connection made by w:connect() can be closed");
+    conn_close(d->own);
+    return 0;
+}
+
+static int db_gc(lua_State *L)
+{
+    struct db_ud *d = lua_touserdata(L, 1);
+    if (d && d->own) {
+        conn_free(d->own);
+        free(d->own);
+        d->own = NULL;
+    }
+    return 0;
 }
 
 /* --- COPY FROM STDIN ----------------------------------------------------- */
@@ -500,7 +617,7 @@ static struct copier_ud *check_copier(lua_State *L)
         luaL_error(L, "copier: this COPY is already finished");
     if (c->w->thread->current != c->w || c->w->co != L)
         luaL_error(L, "copier: use it from the worker that started the COPY");
-    if (!c->w->conn || c->w->conn->state != CONN_COPY_IN)
+    if (!c->conn || c->conn->state != CONN_COPY_IN)
         luaL_error(L, "copier: the connection left COPY mode (lost?)");
     return c;
 }
@@ -553,14 +670,15 @@ static int append_field(lua_State *L, struct worker *w, int idx)
 }
 
 /* Sends the buffered rows; yields while the socket is full. */
-static int flush_copy(lua_State *L, struct worker *w)
+static int flush_copy(lua_State *L, struct copier_ud *c)
 {
+    struct worker *w = c->w;
     if (w->copylen == 0)
         return 0;
-    int rc = conn_copy_data(w->conn, w->copybuf, (int)w->copylen);
+    int rc = conn_copy_data(c->conn, w->copybuf, (int)w->copylen);
     w->copylen = 0;
     if (rc < 0)
-        return luaL_error(L, "COPY failed: %s", conn_error(w->conn));
+        return luaL_error(L, "COPY failed: %s", conn_error(c->conn));
     if (rc == 1) {
         w->wait = WAIT_WRITE;
         return lua_yield(L, 0);
@@ -581,14 +699,14 @@ static int copier_row(lua_State *L)
     if (top < 2)
         return luaL_error(L, "copier:row() needs at least one value");
     c->rows++;
-    return w->copylen >= COPY_CHUNK ? flush_copy(L, w) : 0;
+    return w->copylen >= COPY_CHUNK ? flush_copy(L, c) : 0;
 }
 
 /* copier:_flush(): send what is buffered (used by finish). */
 static int copier_flush(lua_State *L)
 {
     struct copier_ud *c = check_copier(L);
-    return flush_copy(L, c->w);
+    return flush_copy(L, c);
 }
 
 /* copier:_end() -> yields; resumed with (ok, rows) */
@@ -598,9 +716,10 @@ static int copier_end(lua_State *L)
     struct worker *w = c->w;
     c->open = false;
     w->op = OP_COPY_END;
-    if (conn_copy_end(w->conn, NULL) != 0) {
+    w->cmd = c->conn;
+    if (conn_copy_end(c->conn, NULL) != 0) {
         lua_pushboolean(L, 0);
-        db_push_error(L, w, "08006", conn_error(w->conn));
+        db_push_error(L, w, "08006", conn_error(c->conn));
         return 2;
     }
     w->wait = WAIT_RESULT;
@@ -622,6 +741,7 @@ void db_push(lua_State *L, struct worker *w)
 {
     struct db_ud *d = lua_newuserdata(L, sizeof *d);
     d->w = w;
+    d->own = NULL;
     luaL_getmetatable(L, DB_MT);
     lua_setmetatable(L, -2);
 }
@@ -670,7 +790,8 @@ void db_register(lua_State *L, struct thread *t)
 {
     static const luaL_Reg db_fns[] = {
         {"_send", db_send}, {"prepare", db_prepare}, {"in_transaction", db_in_transaction},
-        {"connected", db_connected}, {"server_version", db_server_version}, {NULL, NULL},
+        {"connected", db_connected}, {"server_version", db_server_version}, {"_connect", db_connect},
+        {"close", db_close}, {NULL, NULL},
     };
     static const luaL_Reg copier_fns[] = {
         {"row", copier_row}, {"_flush", copier_flush}, {"_end", copier_end}, {"rows", copier_rows}, {NULL, NULL},
@@ -686,6 +807,8 @@ void db_register(lua_State *L, struct thread *t)
     lua_createtable(L, 0, 16);
     set_methods(L, t, DB_MT, db_fns);
     lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, db_gc);
+    lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
 
     luaL_getmetatable(L, COPIER_MT);

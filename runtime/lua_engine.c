@@ -16,6 +16,7 @@
 #include "runtime/engine.h"
 #include "runtime/lua_env.h"
 #include "runtime/lua_modules.h"
+#include "runtime/schedule.h"
 
 static double opt_seconds(lua_State *L, int t, const char *key, double def)
 {
@@ -60,6 +61,9 @@ static void on_progress(void *ctx, const struct engine_progress *p)
     NUM(p95_ms);
     NUM(p99_ms);
     NUM(connections_up);
+    NUM(late);
+    NUM(skipped);
+    NUM(lag_p99_ms);
 #undef NUM
     if (luaenv_pcall(L, 1, 0) != 0) {
         /* A broken progress printer must not stop a band; say it once. */
@@ -104,6 +108,14 @@ static void push_result(lua_State *L, const struct engine_result *res)
     lua_setfield(L, -2, "transactions");
     lhist_push(L, &s->pool_wait);
     lua_setfield(L, -2, "pool_wait");
+    lhist_push(L, &s->lag);
+    lua_setfield(L, -2, "lag");
+    lhist_push(L, &s->service);
+    lua_setfield(L, -2, "service");
+    lua_pushnumber(L, (lua_Number)s->late);
+    lua_setfield(L, -2, "late");
+    lua_pushnumber(L, (lua_Number)s->skipped);
+    lua_setfield(L, -2, "skipped");
     lua_pushnumber(L, (lua_Number)s->queries);
     lua_setfield(L, -2, "queries");
     lua_pushnumber(L, (lua_Number)s->reconnects);
@@ -122,6 +134,12 @@ static void push_result(lua_State *L, const struct engine_result *res)
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "errors");
+    lua_createtable(L, 0, s->nmetrics);
+    for (int i = 0; i < s->nmetrics; i++) {
+        lhist_push(L, &s->metrics[i].values);
+        lua_setfield(L, -2, s->metrics[i].name);
+    }
+    lua_setfield(L, -2, "metrics");
 }
 
 /* engine.run(spec, on_progress) -> result | nil, message */
@@ -153,6 +171,11 @@ static int l_run(lua_State *L)
     spec.drain_ns = ns(opt_seconds(L, 1, "drain", 5));
     spec.seed = (uint64_t)opt_seconds(L, 1, "seed", 0);
     spec.max_tries = (int)opt_seconds(L, 1, "max_tries", 10);
+    spec.tx_timeout_ns = ns(opt_seconds(L, 1, "tx_timeout", 0));
+    spec.latency_limit_ns = ns(opt_seconds(L, 1, "latency_limit", 0));
+    spec.rate = opt_seconds(L, 1, "rate", 0);
+    const char *arrival = opt_string(L, 1, "arrival");
+    spec.arrival = arrival && strcmp(arrival, "uniform") == 0 ? ARRIVAL_UNIFORM : ARRIVAL_POISSON;
     if (spec.max_tries < 1)
         spec.max_tries = 1;
     struct progress_ctx pc = {L, 2};

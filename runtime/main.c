@@ -1,9 +1,10 @@
 /*
- * stormdb's front door: parses the command line into the configuration,
- * handles the commands that need no Lua (`server`, `--version`), and hands
- * everything else to the controller's Lua (scripts/stormdb/cli.lua), which
- * runs workloads, strategies and reporters. Exit status: 0 done, 1 the run
- * failed, 2 bad input, 130/143 interrupted by SIGINT/SIGTERM.
+ * stormdb's front door: parses the command line (and the --config file) into
+ * the configuration, validates it, handles the commands that need no Lua
+ * (`server`, `--version`), and hands everything else to the controller's Lua
+ * (scripts/stormdb/cli.lua), which runs workloads, studies, strategies and
+ * reporters. Exit status: 0 done, 1 the run failed, 2 bad input, 3 script
+ * errors, 130/143 interrupted by SIGINT/SIGTERM.
  */
 #include <lauxlib.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "runtime/config.h"
+#include "runtime/config_yaml.h"
 #include "runtime/engine.h"
 #include "runtime/log.h"
 #include "runtime/lua_engine.h"
@@ -31,6 +33,8 @@ static void usage(FILE *out)
             "\n"
             "usage:\n"
             "  stormdb run SCRIPT [options] [--SCRIPT-OPTION=VALUE ...]   run a workload for one band\n"
+            "  stormdb run SCRIPT --progressive --max-workers N [options] a study: bands from a strategy\n"
+            "  stormdb [run] --config FILE [--progressive] [--setup] [--dry-run]   settings from a YAML file\n"
             "  stormdb setup SCRIPT [options]      create and load the workload's schema\n"
             "  stormdb cleanup SCRIPT [options]    drop what setup created\n"
             "  stormdb list                        bundled workloads, strategies and reporters\n"
@@ -46,6 +50,8 @@ static void usage(FILE *out)
             "options:\n",
             STORMDB_VERSION);
     for (const struct config_option *o = config_options; o->name; o++) {
+        if (o->flags & CFG_NO_FLAG)
+            continue;
         char flag[64];
         snprintf(flag, sizeof flag, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         fprintf(out, "  %-28s %s\n", flag, o->help);
@@ -56,24 +62,9 @@ static void usage(FILE *out)
             "Examples:\n"
             "  stormdb run tpcb --workers 32 --connections 16 --duration 30s\n"
             "  stormdb run ./mine.lua --workers 8 --rows=1000 --json result.json\n"
-            "Documentation: docs/ (Lua API, workloads, results, analysis).\n");
-}
-
-/* Adds an unknown --name[=value] to the script's options. */
-static int add_script_option(struct config *c, const char *name, const char *value)
-{
-    char **n = realloc(c->script_names, (size_t)(c->nscript + 1) * sizeof *n);
-    if (!n)
-        return -1;
-    c->script_names = n;
-    char **v = realloc(c->script_values, (size_t)(c->nscript + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    c->script_values = v;
-    c->script_names[c->nscript] = strdup(name);
-    c->script_values[c->nscript] = value ? strdup(value) : NULL;
-    c->nscript++;
-    return 0;
+            "  stormdb run simple --progressive --strategy exponential --min-workers 1 --max-workers 64 --bands 7\n"
+            "  stormdb --config study.yaml --dry-run\n"
+            "Documentation: docs/ (command line, configuration, strategies, Lua API, results, analysis).\n");
 }
 
 /* Options after the command: --name value, --name=value, -h. Unknown names
@@ -91,7 +82,11 @@ static int parse_args(struct config *c, int argc, char **argv, int first)
                 fprintf(stderr, "stormdb: unexpected argument '%s' (one script per run)\n", a);
                 return -1;
             }
-            c->script = a;
+            char why[64];
+            if (config_set_from(c, config_find("workload"), a, CFG_FROM_CLI, 0, why, sizeof why) != 0) {
+                fprintf(stderr, "stormdb: %s\n", why);
+                return -1;
+            }
             continue;
         }
         char name[128];
@@ -105,8 +100,8 @@ static int parse_args(struct config *c, int argc, char **argv, int first)
         name[len] = '\0';
         const char *value = eq ? eq + 1 : NULL;
         const struct config_option *o = config_find(name);
-        if (!o) {
-            if (add_script_option(c, name, value) != 0)
+        if (!o || (o->flags & CFG_NO_FLAG)) {
+            if (config_add_script_option(c, name, value, 0) != 0)
                 return -1;
             continue;
         }
@@ -213,6 +208,51 @@ static int run_lua_command(const char *name, int argc, char **argv)
     return status;
 }
 
+/* The file, then the rules between options, all problems at once; then the
+ * controller. */
+static int configure_and_run(struct config *c)
+{
+    static char err[16384];
+    int problems = 0;
+    size_t used = 0;
+    if (c->config_file) {
+        problems += config_load_yaml(c, err, sizeof err);
+        used = strlen(err);
+    }
+    if (c->log_level && log_level_parse(c->log_level) >= 0)
+        log_set_level((enum log_level)log_level_parse(c->log_level));
+    if (c->help && !c->script && !c->config_file) {
+        usage(stdout);
+        return 0;
+    }
+    problems += config_resolve(c, err + used, sizeof err - used);
+    used = strlen(err);
+    problems += config_validate(c, err + used, sizeof err - used);
+    if (problems > 0) {
+        /* every line already names its place: file:line: key, or --flag */
+        for (char *line = err; *line;) {
+            char *nl = strchr(line, '\n');
+            if (nl)
+                *nl = '\0';
+            fprintf(stderr, "stormdb: %s\n", line);
+            if (!nl)
+                break;
+            line = nl + 1;
+        }
+        return EXIT_BAD_INPUT;
+    }
+    if (strcmp(c->command, "list") != 0 && !c->script) {
+        if (c->config_file)
+            fprintf(stderr, "stormdb: %s: which workload? (workload: a bundled name or a path to a Lua file)\n",
+                    c->config_file);
+        else
+            fprintf(stderr, "stormdb %s: which script? (a bundled workload's name or a path; see stormdb list)\n",
+                    c->command);
+        return EXIT_BAD_INPUT;
+    }
+    return run_controller(c);
+}
+
 int main(int argc, char **argv)
 {
     const char *env_level = getenv("STORMDB_LOG_LEVEL");
@@ -222,7 +262,7 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_BAD_INPUT : 0;
     }
-    if (strcmp(argv[1], "--version") == 0) {
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("stormdb %s\n", STORMDB_VERSION);
         return 0;
     }
@@ -235,31 +275,22 @@ int main(int argc, char **argv)
 
     struct config c;
     config_init(&c);
+    /* `stormdb --config FILE ...` is `stormdb run --config FILE ...` */
+    int first = 2;
     c.command = argv[1];
+    if (strncmp(argv[1], "--", 2) == 0) {
+        c.command = "run";
+        first = 1;
+    }
     int status;
     if (strcmp(c.command, "run") && strcmp(c.command, "setup") && strcmp(c.command, "cleanup") &&
         strcmp(c.command, "list")) {
         fprintf(stderr, "stormdb: unknown command '%s' (try stormdb --help)\n", c.command);
         status = EXIT_BAD_INPUT;
-    } else if (parse_args(&c, argc, argv, 2) != 0) {
+    } else if (parse_args(&c, argc, argv, first) != 0) {
         status = EXIT_BAD_INPUT;
     } else {
-        char err[2048];
-        if (c.log_level && log_level_parse(c.log_level) >= 0)
-            log_set_level((enum log_level)log_level_parse(c.log_level));
-        if (c.help && !c.script) {
-            usage(stdout);
-            status = 0;
-        } else if (config_validate(&c, err, sizeof err) > 0) {
-            fprintf(stderr, "stormdb: %s", err);
-            status = EXIT_BAD_INPUT;
-        } else if (strcmp(c.command, "list") != 0 && !c.script) {
-            fprintf(stderr, "stormdb %s: which script? (a bundled workload's name or a path; see stormdb list)\n",
-                    c.command);
-            status = EXIT_BAD_INPUT;
-        } else {
-            status = run_controller(&c);
-        }
+        status = configure_and_run(&c);
     }
     config_free(&c);
     return status;

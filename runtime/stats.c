@@ -19,6 +19,8 @@ struct stats *stats_new(int ntx)
     for (int i = 0; i < ntx; i++)
         hist_init(&s->tx[i].latency);
     hist_init(&s->pool_wait);
+    hist_init(&s->lag);
+    hist_init(&s->service);
     return s;
 }
 
@@ -28,6 +30,7 @@ void stats_free(struct stats *s)
         return;
     free(s->tx);
     free(s->errors);
+    free(s->metrics);
     free(s);
 }
 
@@ -58,6 +61,32 @@ void stats_count_error(struct stats *s, int tx, const char *sqlstate)
         e->count++;
 }
 
+static struct metric *find_metric(struct stats *s, const char *name)
+{
+    for (int i = 0; i < s->nmetrics; i++)
+        if (strcmp(s->metrics[i].name, name) == 0)
+            return &s->metrics[i];
+    if (s->nmetrics == s->capmetrics) {
+        int cap = s->capmetrics ? s->capmetrics * 2 : 4;
+        struct metric *m = realloc(s->metrics, (size_t)cap * sizeof *m);
+        if (!m)
+            return NULL;
+        s->metrics = m;
+        s->capmetrics = cap;
+    }
+    struct metric *m = &s->metrics[s->nmetrics++];
+    snprintf(m->name, sizeof m->name, "%s", name);
+    hist_init(&m->values);
+    return m;
+}
+
+void stats_record_metric(struct stats *s, const char *name, uint64_t ns)
+{
+    struct metric *m = find_metric(s, name);
+    if (m)
+        hist_record(&m->values, ns);
+}
+
 uint64_t stats_total_errors(const struct stats *s)
 {
     uint64_t n = 0;
@@ -75,6 +104,10 @@ void stats_merge(struct stats *dst, const struct stats *src)
         hist_merge(&dst->tx[i].latency, &src->tx[i].latency);
     }
     hist_merge(&dst->pool_wait, &src->pool_wait);
+    hist_merge(&dst->lag, &src->lag);
+    hist_merge(&dst->service, &src->service);
+    dst->late += src->late;
+    dst->skipped += src->skipped;
     dst->queries += src->queries;
     dst->reconnects += src->reconnects;
     for (int i = 0; i < src->nerrors; i++) {
@@ -82,17 +115,26 @@ void stats_merge(struct stats *dst, const struct stats *src)
         if (e)
             e->count += src->errors[i].count;
     }
+    for (int i = 0; i < src->nmetrics; i++) {
+        struct metric *m = find_metric(dst, src->metrics[i].name);
+        if (m)
+            hist_merge(&m->values, &src->metrics[i].values);
+    }
 }
 
 void interval_reset(struct interval *iv)
 {
-    iv->count = iv->errors = 0;
+    iv->count = iv->errors = iv->late = iv->skipped = 0;
     hist_reset(&iv->latency);
+    hist_reset(&iv->lag);
 }
 
 void interval_merge(struct interval *dst, const struct interval *src)
 {
     dst->count += src->count;
     dst->errors += src->errors;
+    dst->late += src->late;
+    dst->skipped += src->skipped;
     hist_merge(&dst->latency, &src->latency);
+    hist_merge(&dst->lag, &src->lag);
 }

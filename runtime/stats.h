@@ -26,6 +26,14 @@ struct error_count {
     uint64_t count;
 };
 
+#define STATS_METRIC_NAME 32
+
+/* A workload's own figure (w:record, the connect time of w:connect). */
+struct metric {
+    char name[STATS_METRIC_NAME];
+    struct histogram values;
+};
+
 struct stats {
     int ntx;
     struct tx_stats *tx;
@@ -34,11 +42,19 @@ struct stats {
     uint64_t reconnects;
     int nerrors, caperrors;
     struct error_count *errors;
+    int nmetrics, capmetrics;
+    struct metric *metrics;
+    /* Latency limit and open loop (--latency-limit, --rate). */
+    uint64_t late;               /* completed later than the limit */
+    uint64_t skipped;            /* already late when due: never started */
+    struct histogram lag;        /* actual start - scheduled start */
+    struct histogram service;    /* completion - actual start */
 };
 
 struct interval {
-    uint64_t count, errors;
+    uint64_t count, errors, late, skipped;
     struct histogram latency;
+    struct histogram lag;
 };
 
 struct stats *stats_new(int ntx);
@@ -46,6 +62,8 @@ void stats_free(struct stats *s);
 void stats_merge(struct stats *dst, const struct stats *src);
 void stats_count_error(struct stats *s, int tx, const char *sqlstate);
 uint64_t stats_total_errors(const struct stats *s);
+/* Records ns under the named metric (created on first use). */
+void stats_record_metric(struct stats *s, const char *name, uint64_t ns);
 
 void interval_reset(struct interval *iv);
 void interval_merge(struct interval *dst, const struct interval *src);

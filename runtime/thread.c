@@ -139,11 +139,25 @@ static void on_publish(struct loop_timer *tm)
     loop_timer_start(t->loop, tm, loop_now(t->loop) + PUBLISH_NS);
 }
 
+static void on_arrival(struct loop_timer *tm)
+{
+    struct thread *t = (struct thread *)((char *)tm - offsetof(struct thread, arrival_timer));
+    uint64_t now = loop_now(t->loop);
+    uint64_t end = atomic_load_explicit(&t->shared->measure_end_ns, memory_order_relaxed);
+    while (schedule_peek(&t->schedule) <= now && schedule_peek(&t->schedule) < end)
+        worker_arrival(t, schedule_take(&t->schedule));
+    if (schedule_peek(&t->schedule) < end)
+        loop_timer_start(t->loop, tm, schedule_peek(&t->schedule));
+}
+
 static void begin_drain(struct thread *t, uint64_t allowed_ns)
 {
     if (t->draining)
         return;
     t->draining = true;
+    loop_timer_stop(t->loop, &t->arrival_timer);
+    startq_clear(&t->starts);
+    t->idle_head = t->idle_tail = NULL; /* worker_band_ended ends them below */
     t->drain_deadline = loop_update_now(t->loop) + allowed_ns;
     log_debug("thread %d: measure over, draining %d workers", t->index + 1, t->alive);
     for (int i = 0; i < t->nworkers; i++)
@@ -268,6 +282,7 @@ static int setup(struct thread *t)
     loop_watch(t->loop, &t->wake_watch, t->wake_fd, EPOLLIN);
     t->measure_end_timer.cb = on_measure_end;
     t->publish_timer.cb = on_publish;
+    t->arrival_timer.cb = on_arrival;
     if (setup_lua(t) != 0)
         return -1;
     t->stats = stats_new(t->ntx);
@@ -312,6 +327,14 @@ static void start(struct thread *t)
     t->measure_start = atomic_load(&t->shared->measure_start_ns);
     loop_update_now(t->loop);
     loop_timer_start(t->loop, &t->publish_timer, loop_now(t->loop) + PUBLISH_NS);
+    if (spec->mode == ENGINE_BAND && spec->rate > 0) {
+        /* This thread's share of the rate is its share of the workers. */
+        double share = spec->rate * t->planned_workers / spec->workers;
+        t->open_loop = true;
+        schedule_init(&t->schedule, (enum arrival_kind)spec->arrival, share, spec->seed,
+                      0x5ced000000ull + (uint64_t)t->index, atomic_load(&t->shared->go_ns));
+        loop_timer_start(t->loop, &t->arrival_timer, schedule_peek(&t->schedule));
+    }
     if (spec->mode == ENGINE_BAND) {
         loop_timer_start(t->loop, &t->measure_end_timer, atomic_load(&t->shared->measure_end_ns));
         for (int i = 0; i < t->nworkers; i++) {
@@ -367,6 +390,7 @@ static void teardown(struct thread *t)
         loop_unwatch(t->loop, &t->wake_watch);
     for (int i = 0; i < t->nworkers; i++) {
         loop_timer_stop(t->loop, &t->workers[i]->timer);
+        loop_timer_stop(t->loop, &t->workers[i]->tx_timer);
         free(t->workers[i]->sql);
         free(t->workers[i]->params);
         free(t->workers[i]->param_offs);
@@ -375,6 +399,7 @@ static void teardown(struct thread *t)
     }
     free(t->workers);
     t->workers = NULL;
+    startq_free(&t->starts);
     t->nworkers = 0;
     pool_free(t->pool);
     t->pool = NULL;

@@ -30,12 +30,14 @@
 #include "runtime/loop.h"
 #include "runtime/pool.h"
 #include "runtime/rand.h"
+#include "runtime/schedule.h"
 #include "runtime/stats.h"
 
 struct thread;
 
 enum worker_wait {
     WAIT_NONE, WAIT_GO, WAIT_POOL, WAIT_RESULT, WAIT_SLEEP, WAIT_WRITE, WAIT_CHILDREN, WAIT_CONNECT,
+    WAIT_ARRIVAL,    /* open loop: idle until a scheduled start is due */
 };
 
 /* What a result is for, when it arrives. */
@@ -62,7 +64,11 @@ struct worker {
     /* The transaction in progress (band mode). */
     int tx;                      /* index into the mix, -1 when between */
     uint64_t tx_start, wait_start, pool_wait_ns;
+    uint64_t scheduled;          /* open loop: when it was due (latency counts from here) */
     int tries;
+    bool tx_expired;             /* ran past --tx-timeout */
+    struct loop_timer tx_timer;
+    struct worker *idle_next;    /* open loop: in the thread's idle list */
 
     /* What it is waiting for. */
     enum worker_wait wait;
@@ -70,6 +76,8 @@ struct worker {
     struct pool_waiter waiter;
     struct loop_timer timer;
     struct conn *conn;           /* held until the transaction (or init) ends */
+    struct conn *cmd;            /* the connection the command in flight runs on */
+    int pending_ref;             /* w:connect(): the db being connected */
 
     /* A command to send as soon as a connection is granted, or the EXECUTE
      * to send after its PREPARE: the text and parameters live here because
@@ -131,6 +139,14 @@ struct thread {
 
     struct worker *runq_head, *runq_tail;
 
+    /* Open loop (--rate): this thread's share of the arrivals, the starts
+     * due that no worker has taken yet, and the workers waiting for one. */
+    bool open_loop;
+    struct schedule schedule;
+    struct start_queue starts;
+    struct worker *idle_head, *idle_tail;
+    struct loop_timer arrival_timer;
+
     bool pool_ready, draining, drained;
     uint64_t drain_deadline;
     struct loop_timer measure_end_timer, publish_timer;
@@ -189,6 +205,11 @@ void worker_resume(struct worker *w, int nargs);
 /* Resumes a worker taken off the run queue, with what its yield expects. */
 void worker_resume_scheduled(struct worker *w);
 void worker_band_ended(struct worker *w);  /* measure over: stop waiting for a connection */
+/* Open loop: a scheduled start is due; an idle worker takes it, or it waits
+ * in the thread's queue. */
+void worker_arrival(struct thread *t, uint64_t scheduled);
+/* Records a value (ns) in the named metric, if now is in the measure phase. */
+void worker_record_metric(struct worker *w, const char *name, uint64_t ns);
 int worker_open_rt(lua_State *L);          /* the "stormdb.rt" module: the C side of workers */
 
 /* lua_db.c */

@@ -144,7 +144,7 @@ void worker_resume_scheduled(struct worker *w)
         break;
     case RESUME_SEND_FAILED:
         lua_pushboolean(w->co, 0);
-        db_push_error(w->co, w, "08006", w->conn ? conn_error(w->conn) : "connection lost");
+        db_push_error(w->co, w, "08006", w->cmd ? conn_error(w->cmd) : "connection lost");
         worker_resume(w, 2);
         break;
     default:
@@ -161,12 +161,29 @@ static void on_timer(struct loop_timer *tm)
         worker_resume(w, 0);
 }
 
+/* --tx-timeout: cancel the statement in flight (the server answers 57014,
+ * counted like any error); a transaction between statements fails at its
+ * next one. */
+static void on_tx_timeout(struct loop_timer *tm)
+{
+    struct worker *w = (struct worker *)((char *)tm - offsetof(struct worker, tx_timer));
+    w->tx_expired = true;
+    if (w->wait != WAIT_RESULT || !w->cmd || !w->cmd->pg)
+        return;
+    PGcancel *cancel = PQgetCancel(w->cmd->pg);
+    char err[256];
+    if (!cancel || !PQcancel(cancel, err, sizeof err))
+        log_warn("cannot cancel a transaction past --tx-timeout: %s", cancel ? err : "no cancel handle");
+    PQfreeCancel(cancel);
+}
+
 static void on_granted(struct pool_waiter *pw, struct conn *c)
 {
     struct worker *w = (struct worker *)((char *)pw - offsetof(struct worker, waiter));
     struct thread *t = w->thread;
     c->owner = w;
     w->conn = c;
+    w->cmd = c;
     uint64_t now = loop_update_now(t->loop);
     if (w->pending_send) {
         /* A db call asked for it: send, and go on waiting for the result.
@@ -198,7 +215,9 @@ struct worker *worker_new(struct thread *t, int id, struct worker *parent)
     w->stmt = -1;
     w->parent = parent;
     w->child_error_ref = LUA_NOREF;
+    w->pending_ref = LUA_NOREF;
     w->timer.cb = on_timer;
+    w->tx_timer.cb = on_tx_timeout;
     w->waiter.granted = on_granted;
 
     lua_State *L = t->L;
@@ -245,8 +264,10 @@ void worker_free(struct worker *w)
         luaL_unref(L, LUA_REGISTRYINDEX, w->env_ref);
         luaL_unref(L, LUA_REGISTRYINDEX, w->self_ref);
         luaL_unref(L, LUA_REGISTRYINDEX, w->child_error_ref);
+        luaL_unref(L, LUA_REGISTRYINDEX, w->pending_ref);
     }
     loop_timer_stop(w->thread->loop, &w->timer);
+    loop_timer_stop(w->thread->loop, &w->tx_timer);
     free(w->sql);
     free(w->params);
     free(w->param_offs);
@@ -258,7 +279,7 @@ void worker_free(struct worker *w)
  * start a transaction will not get one; end it. */
 void worker_band_ended(struct worker *w)
 {
-    if (w->wait == WAIT_GO || w->wait == WAIT_POOL) {
+    if (w->wait == WAIT_GO || w->wait == WAIT_POOL || w->wait == WAIT_ARRIVAL) {
         pool_cancel_wait(w->thread->pool, &w->waiter);
         w->tx = -1;
         w->resume_nargs_kind = w->wait == WAIT_GO ? RESUME_FALSE : RESUME_NIL;
@@ -299,40 +320,146 @@ static int pick_tx(struct thread *t, struct worker *w)
     return i;
 }
 
+static void on_tx_timeout(struct loop_timer *tm);
+
+/* Starts transaction-to-be w->tx: takes its connection (or joins the
+ * pool's queue: returns false, and on_granted resumes the worker later). */
+static bool begin_tx(struct worker *w, uint64_t now)
+{
+    struct thread *t = w->thread;
+    int i = pick_tx(t, w);
+    w->tx = i;
+    w->tries = 1;
+    w->tx_expired = false;
+    w->rand_saved = *w->rand;
+    w->pool_wait_ns = 0;
+    w->tx_start = now;
+    if (t->spec->tx_timeout_ns)
+        loop_timer_start(t->loop, &w->tx_timer, now + t->spec->tx_timeout_ns);
+    if (!t->tx_uses_conn[i] || w->conn)
+        return true;
+    w->conn = pool_try_acquire(t->pool, w);
+    if (w->conn)
+        return true;
+    w->wait_start = now;
+    w->wait = WAIT_POOL;
+    pool_wait(t->pool, &w->waiter, w);
+    return false;
+}
+
+static bool in_measure(struct thread *t, uint64_t when);
+
+/* Open loop: the next due start this worker may take, skipping (and
+ * counting) those already later than --latency-limit. */
+static bool take_start(struct thread *t, uint64_t now, uint64_t *scheduled)
+{
+    uint64_t limit = t->spec->latency_limit_ns;
+    while (startq_pop(&t->starts, scheduled)) {
+        if (!limit || now <= *scheduled + limit)
+            return true;
+        t->interval.skipped++;
+        if (in_measure(t, *scheduled))
+            t->stats->skipped++;
+    }
+    return false;
+}
+
+static void start_scheduled(struct worker *w, uint64_t scheduled, uint64_t now)
+{
+    struct thread *t = w->thread;
+    w->scheduled = scheduled;
+    uint64_t lag = now > scheduled ? now - scheduled : 0;
+    hist_record(&t->interval.lag, lag);
+    if (in_measure(t, scheduled))
+        hist_record(&t->stats->lag, lag);
+}
+
+void worker_arrival(struct thread *t, uint64_t scheduled)
+{
+    uint64_t now = loop_now(t->loop);
+    if (!t->idle_head) {
+        if (startq_push(&t->starts, scheduled) != 0)
+            thread_fail(t, "out of memory queueing scheduled transactions");
+        return;
+    }
+    if (startq_push(&t->starts, scheduled) != 0 || !take_start(t, now, &scheduled))
+        return;
+    struct worker *w = t->idle_head;
+    t->idle_head = w->idle_next;
+    if (!t->idle_head)
+        t->idle_tail = NULL;
+    start_scheduled(w, scheduled, now);
+    if (begin_tx(w, now)) {
+        w->resume_nargs_kind = RESUME_TX;
+        thread_schedule(t, w);
+    }
+}
+
 /* rt.next_tx(): index of the next transaction to run (1-based), or nil when
  * the band's load is over. Takes its connection first, waiting in the pool's
- * queue if need be; that wait is the transaction's pool wait. */
+ * queue if need be; that wait is the transaction's pool wait. In the open
+ * loop it first waits for a scheduled start to be due. */
 static int rt_next_tx(lua_State *L)
 {
     struct worker *w = rt_worker(L);
     struct thread *t = w->thread;
     if (t->draining)
         return 0;
-    int i = pick_tx(t, w);
-    w->tx = i;
-    w->tries = 1;
-    w->rand_saved = *w->rand;
-    w->pool_wait_ns = 0;
-    w->tx_start = loop_now(t->loop);
-    if (!t->tx_uses_conn[i] || w->conn) {
-        lua_pushinteger(L, i + 1);
-        return 1;
+    uint64_t now = loop_now(t->loop);
+    if (t->open_loop) {
+        uint64_t scheduled;
+        if (!take_start(t, now, &scheduled)) {
+            w->idle_next = NULL;
+            if (t->idle_tail)
+                t->idle_tail->idle_next = w;
+            else
+                t->idle_head = w;
+            t->idle_tail = w;
+            w->wait = WAIT_ARRIVAL;
+            return lua_yield(L, 0);
+        }
+        start_scheduled(w, scheduled, now);
     }
-    w->conn = pool_try_acquire(t->pool, w);
-    if (w->conn) {
-        lua_pushinteger(L, i + 1);
-        return 1;
-    }
-    w->wait_start = w->tx_start;
-    w->wait = WAIT_POOL;
-    pool_wait(t->pool, &w->waiter, w);
-    return lua_yield(L, 0);
+    if (!begin_tx(w, now))
+        return lua_yield(L, 0);
+    lua_pushinteger(L, w->tx + 1);
+    return 1;
 }
 
 static bool in_measure(struct thread *t, uint64_t when)
 {
     return when >= t->measure_start &&
            when < atomic_load_explicit(&t->shared->measure_end_ns, memory_order_relaxed);
+}
+
+void worker_record_metric(struct worker *w, const char *name, uint64_t ns)
+{
+    struct thread *t = w->thread;
+    if (in_measure(t, loop_now(t->loop)))
+        stats_record_metric(t->stats, name, ns);
+}
+
+/* rt.record(name, seconds): a figure of the workload's own (a connect time,
+ * a phase of a transaction), reported with count and percentiles. */
+static int rt_record(lua_State *L)
+{
+    struct worker *w = rt_worker(L);
+    const char *name = luaL_checkstring(L, 1);
+    double s = luaL_checknumber(L, 2);
+    if (strlen(name) >= STATS_METRIC_NAME)
+        return luaL_error(L, "record(): metric name '%s' is longer than %d characters", name,
+                          STATS_METRIC_NAME - 1);
+    if (!(s >= 0 && s < 1e6))
+        return luaL_error(L, "record(%s, %f): seconds must be >= 0", name, s);
+    worker_record_metric(w, name, (uint64_t)(s * 1e9 + 0.5));
+    return 0;
+}
+
+/* rt.now(): seconds on the engine's monotonic clock, for timing in scripts. */
+static int rt_now(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)clock_now_ns() / 1e9);
+    return 1;
 }
 
 /* rt.finish_tx(ok, err): the transaction ended (committed, or failed after
@@ -343,8 +470,12 @@ static int rt_finish_tx(lua_State *L)
     struct thread *t = w->thread;
     bool ok = lua_toboolean(L, 1);
     uint64_t end = loop_now(t->loop);
-    uint64_t latency = end > w->tx_start ? end - w->tx_start : 0;
+    uint64_t service = end > w->tx_start ? end - w->tx_start : 0;
+    uint64_t from = t->open_loop ? w->scheduled : w->tx_start;
+    uint64_t latency = end > from ? end - from : 0;
+    bool late = t->spec->latency_limit_ns && latency > t->spec->latency_limit_ns;
     int i = w->tx;
+    loop_timer_stop(t->loop, &w->tx_timer);
     const char *sqlstate = NULL;
     if (!ok) {
         if (lua_istable(L, 2)) {
@@ -362,6 +493,9 @@ static int rt_finish_tx(lua_State *L)
         if (ok) {
             s->count++;
             hist_record(&s->latency, latency);
+            if (t->open_loop)
+                hist_record(&t->stats->service, service);
+            t->stats->late += late;
         } else {
             s->errors++;
             stats_count_error(t->stats, i, sqlstate);
@@ -371,6 +505,7 @@ static int rt_finish_tx(lua_State *L)
     }
     if (ok) {
         t->interval.count++;
+        t->interval.late += late;
         hist_record(&t->interval.latency, latency);
     } else {
         t->interval.errors++;
@@ -488,6 +623,7 @@ int worker_open_rt(lua_State *L)
         {"ready", rt_ready},     {"next_tx", rt_next_tx}, {"finish_tx", rt_finish_tx},
         {"retry", rt_retry},     {"sleep", rt_sleep},     {"spawn", rt_spawn},
         {"join", rt_join},       {"info", rt_info},       {"own_globals", rt_own_globals},
+        {"record", rt_record},   {"now", rt_now},
         {NULL, NULL},
     };
     lua_createtable(L, 0, 10);

@@ -11,4 +11,13 @@ function M.sleep(seconds)
   return rt.sleep(seconds)
 end
 
+-- stormdb.now(): seconds on the engine's monotonic clock (workers only).
+function M.now()
+  local ok, rt = pcall(require, "stormdb.rt")
+  if not ok then
+    error("stormdb.now() is only available to workers", 2)
+  end
+  return rt.now()
+end
+
 return M

@@ -70,8 +70,41 @@ function M.band(raw, spec)
       t.errors_by_sqlstate[e.sqlstate] = (t.errors_by_sqlstate[e.sqlstate] or 0) + e.count
     end
   end
+  perf.late = raw.late or 0
+  local rate
+  if spec.rate and spec.rate > 0 then
+    local lag, service = raw.lag, raw.service
+    local has_lag, has_service = lag and lag:count() > 0, service and service:count() > 0
+    rate = {
+      target = spec.rate,
+      achieved = perf.tps,
+      arrival = spec.arrival or "poisson",
+      lag_p50_ms = has_lag and ms(lag:percentile(50)) or nil,
+      lag_p99_ms = has_lag and ms(lag:percentile(99)) or nil,
+      lag_max_ms = has_lag and ms(lag:max()) or nil,
+      service_avg_ms = has_service and ms(service:mean()) or nil,
+      service_p50_ms = has_service and ms(service:percentile(50)) or nil,
+      service_p95_ms = has_service and ms(service:percentile(95)) or nil,
+      service_p99_ms = has_service and ms(service:percentile(99)) or nil,
+      late = raw.late or 0,
+      skipped = raw.skipped or 0,
+      lag_histogram = has_lag and lag:serialise() or nil,
+      service_histogram = has_service and service:serialise() or nil,
+    }
+  end
+  local metrics = {}
+  for name, h in pairs(raw.metrics or {}) do
+    metrics[name] = {
+      count = h:count(),
+      avg_ms = ms(h:mean()), p50_ms = ms(h:percentile(50)), p95_ms = ms(h:percentile(95)),
+      p99_ms = ms(h:percentile(99)), max_ms = ms(h:max()),
+      histogram = h:serialise(),
+    }
+  end
   return {
     band_number = spec.band_number or 1,
+    metrics = metrics,
+    rate = rate,
     workers = spec.workers,
     connections = spec.connections,
     threads = raw.threads,

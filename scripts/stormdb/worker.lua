@@ -41,6 +41,19 @@ end
 
 function Worker:sleep(seconds) return rt.sleep(seconds) end
 
+-- w:connect(): a new connection of the worker's own, outside the pool (for
+-- connection churn); its connect time is recorded as the metric "connect".
+-- Close it with db:close().
+function Worker:connect()
+  local ok, db = self.db:_connect()
+  if ok then return db end
+  error(db, 0)
+end
+
+-- w:record(name, seconds): a figure of the workload's own, reported with
+-- its count and percentiles under band.metrics[name].
+function Worker:record(name, seconds) return rt.record(name, seconds) end
+
 local function on_error(e)
   if type(e) == "table" then return e end -- SQL errors carry their own context
   return debug.traceback(tostring(e), 1)
