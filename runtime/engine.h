@@ -52,6 +52,7 @@ struct engine_spec {
     uint64_t seed;
     int max_tries;               /* runs of a transaction on 40001/40P01, >= 1 */
     uint64_t tx_timeout_ns;      /* cancel a transaction's statement after this; 0 = never */
+    uint64_t unreachable_ns;     /* fail the band when no connection is up for this long; 0 = default 10 s */
     double rate;                 /* open loop: transactions/s over all threads; 0 = closed loop */
     int arrival;                 /* enum arrival_kind */
     uint64_t latency_limit_ns;   /* later than this counts as late; with rate, skip when already late */

@@ -172,6 +172,7 @@ static int l_run(lua_State *L)
     spec.seed = (uint64_t)opt_seconds(L, 1, "seed", 0);
     spec.max_tries = (int)opt_seconds(L, 1, "max_tries", 10);
     spec.tx_timeout_ns = ns(opt_seconds(L, 1, "tx_timeout", 0));
+    spec.unreachable_ns = ns(opt_seconds(L, 1, "unreachable", 0));
     spec.latency_limit_ns = ns(opt_seconds(L, 1, "latency_limit", 0));
     spec.rate = opt_seconds(L, 1, "rate", 0);
     const char *arrival = opt_string(L, 1, "arrival");

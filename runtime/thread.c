@@ -369,8 +369,16 @@ static void run(struct thread *t)
         return;
     atomic_store(&t->state, THREAD_RUNNING);
     start(t);
+    uint64_t unreachable = t->spec->unreachable_ns ? t->spec->unreachable_ns : 10 * NS_PER_SEC;
     while (!quitting(t)) {
         step(t);
+        uint64_t down = pool_down_since(t->pool);
+        if (down && !t->drained && loop_now(t->loop) - down > unreachable) {
+            const char *why = pool_last_error(t->pool);
+            thread_fail(t, "the server has been unreachable for %.0f s: %s", (double)unreachable / 1e9,
+                        why ? why : "every connection is down");
+            break;
+        }
         if (!t->draining && atomic_load(&t->shared->stop))
             begin_drain(t, t->spec->drain_ns < NS_PER_SEC ? t->spec->drain_ns : NS_PER_SEC);
         if (t->spec->mode == ENGINE_CALL && t->alive == 0 && !t->drained)
