@@ -57,6 +57,8 @@ struct engine {
     int nthreads;
     struct loop *loop;
     struct loop_watch notify_watch, signal_watch;
+    bool running, measure_announced;
+    uint64_t last_tick, next_sample;
 };
 
 static void drain_fd(struct loop_watch *w, uint32_t events)
@@ -191,10 +193,48 @@ static void fail(struct engine_result *res, const char *fmt, const char *detail)
     snprintf(res->error, sizeof res->error, fmt, detail);
 }
 
-/* Waits until fn(e) is true, a thread fails, or a signal arrives; with a
- * progress tick every spec->progress_ns when tick is non-NULL. */
-static void wait_until(struct engine *e, int (*done)(struct engine *), uint64_t deadline, uint64_t *last_tick,
-                       int stop_on_signal)
+/* While the band runs: the phase change to "measure", samples during the
+ * measure phase, progress ticks. Returns how long the wait may last. */
+static uint64_t run_callbacks(struct engine *e, uint64_t now, uint64_t wait)
+{
+    const struct engine_spec *spec = e->spec;
+    uint64_t mstart = atomic_load(&e->shared.measure_start_ns);
+    uint64_t mend = atomic_load(&e->shared.measure_end_ns);
+    bool stopped = atomic_load(&e->shared.stop);
+    if (!e->measure_announced && now >= mstart && spec->mode == ENGINE_BAND) {
+        e->measure_announced = true;
+        e->next_sample = now;
+        if (spec->phase)
+            spec->phase(spec->progress_ctx, "measure");
+    }
+    if (spec->sample && spec->sample_ns && e->measure_announced && !stopped && now < mend) {
+        if (now >= e->next_sample) {
+            spec->sample(spec->progress_ctx);
+            e->next_sample += spec->sample_ns;
+            if (e->next_sample < now)
+                e->next_sample = now + spec->sample_ns;
+        }
+        if (e->next_sample - now < wait)
+            wait = e->next_sample - now;
+    }
+    if (spec->progress && spec->progress_ns) {
+        uint64_t next = e->last_tick + spec->progress_ns;
+        if (now >= next) {
+            report_progress(e, now, &e->last_tick);
+            next = e->last_tick + spec->progress_ns;
+        }
+        if (next > now && next - now < wait)
+            wait = next - now;
+    }
+    if (!e->measure_announced && mstart > now && mstart - now < wait)
+        wait = mstart - now;
+    return wait;
+}
+
+/* Waits until done(e), a thread fails, the deadline passes or (when
+ * stop_on_signal) a signal arrives. Ctrl-C while the band runs ends its
+ * measure phase at once, keeping what was measured. */
+static void wait_until(struct engine *e, int (*done)(struct engine *), uint64_t deadline, int stop_on_signal)
 {
     while (!done(e) && !failed_thread(e)) {
         if (stop_on_signal && received_signal)
@@ -205,18 +245,10 @@ static void wait_until(struct engine *e, int (*done)(struct engine *), uint64_t 
         uint64_t wait = 100 * NS_PER_MS;
         if (deadline && deadline - now < wait)
             wait = deadline - now;
-        if (last_tick && e->spec->progress_ns) {
-            uint64_t next = *last_tick + e->spec->progress_ns;
-            if (now >= next) {
-                report_progress(e, now, last_tick);
-                continue;
-            }
-            if (next - now < wait)
-                wait = next - now;
-        }
+        if (e->running)
+            wait = run_callbacks(e, now, wait);
         loop_step(e->loop, wait);
         if (received_signal && !atomic_load(&e->shared.stop) && atomic_load(&e->shared.go_ns)) {
-            /* Ctrl-C: the measure phase ends now; what was measured stays. */
             uint64_t now2 = clock_now_ns();
             uint64_t end = atomic_load(&e->shared.measure_end_ns);
             if (now2 < end)
@@ -265,7 +297,7 @@ int engine_run(const struct engine_spec *spec, struct engine_result *res)
         stop_threads(&e);
         goto out;
     }
-    wait_until(&e, all_ready, 0, NULL, 1);
+    wait_until(&e, all_ready, 0, 1);
     struct thread *bad = failed_thread(&e);
     if (bad || received_signal) {
         if (bad)
@@ -288,8 +320,10 @@ int engine_run(const struct engine_spec *spec, struct engine_result *res)
     wake_all(&e);
     log_debug("engine: go (%d threads); measure from +%.1fs", e.nthreads, (double)spec->warmup_ns / 1e9);
 
-    uint64_t last_tick = go;
-    wait_until(&e, all_drained, 0, &last_tick, 0);
+    e.last_tick = go;
+    e.running = true;
+    wait_until(&e, all_drained, 0, 0);
+    e.running = false;
     bad = failed_thread(&e);
     if (bad) {
         fail(res, "%s", bad->error);
@@ -304,9 +338,11 @@ int engine_run(const struct engine_spec *spec, struct engine_result *res)
         res->signal = received_signal;
     }
     collect(&e, res);
+    if (spec->phase && spec->mode == ENGINE_BAND)
+        spec->phase(spec->progress_ctx, "drained");
     if (res->status == ENGINE_OK && spec->mode == ENGINE_BAND && spec->cooldown_ns) {
         log_debug("engine: cooldown %.1fs", (double)spec->cooldown_ns / 1e9);
-        wait_until(&e, never, clock_now_ns() + spec->cooldown_ns, NULL, 1);
+        wait_until(&e, never, clock_now_ns() + spec->cooldown_ns, 1);
     }
     stop_threads(&e);
 

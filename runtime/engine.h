@@ -56,7 +56,14 @@ struct engine_spec {
     double rate;                 /* open loop: transactions/s over all threads; 0 = closed loop */
     int arrival;                 /* enum arrival_kind */
     uint64_t latency_limit_ns;   /* later than this counts as late; with rate, skip when already late */
+    /* Called on the caller's thread (all optional, one shared ctx):
+     * progress every progress_ns; phase("measure") when the measure phase
+     * begins and phase("drained") when its figures are in; sample() every
+     * sample_ns during the measure phase (server observation). */
     void (*progress)(void *ctx, const struct engine_progress *p);
+    void (*phase)(void *ctx, const char *phase);
+    void (*sample)(void *ctx);
+    uint64_t sample_ns;
     void *progress_ctx;
 };
 

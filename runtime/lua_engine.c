@@ -36,17 +36,69 @@ static const char *opt_string(lua_State *L, int t, const char *key)
 
 static uint64_t ns(double seconds) { return seconds > 0 ? (uint64_t)(seconds * 1e9 + 0.5) : 0; }
 
+/* The Lua callbacks: a table {progress=, phase=, sample=} at stack index
+ * `callbacks` (or a bare progress function). */
 struct progress_ctx {
     lua_State *L;
-    int fn;     /* stack index of the callback */
+    int callbacks;
+    bool failed;
 };
+
+/* Pushes callback `name`, or returns false. */
+static bool push_callback(struct progress_ctx *pc, const char *name)
+{
+    lua_State *L = pc->L;
+    if (pc->failed)
+        return false;
+    if (lua_isfunction(L, pc->callbacks)) {
+        if (strcmp(name, "progress") != 0)
+            return false;
+        lua_pushvalue(L, pc->callbacks);
+        return true;
+    }
+    if (!lua_istable(L, pc->callbacks))
+        return false;
+    lua_getfield(L, pc->callbacks, name);
+    if (lua_isfunction(L, -1))
+        return true;
+    lua_pop(L, 1);
+    return false;
+}
+
+/* A failing callback must not stop a band: say so once and drop them. */
+static void call_callback(struct progress_ctx *pc, int nargs)
+{
+    if (luaenv_pcall(pc->L, nargs, 0) != 0) {
+        fprintf(stderr, "stormdb: a reporter failed during the band (it is now ignored): %s\n",
+                lua_tostring(pc->L, -1));
+        lua_pop(pc->L, 1);
+        pc->failed = true;
+    }
+}
+
+static void on_phase(void *ctx, const char *phase)
+{
+    struct progress_ctx *pc = ctx;
+    if (!push_callback(pc, "phase"))
+        return;
+    lua_pushstring(pc->L, phase);
+    call_callback(pc, 1);
+}
+
+static void on_sample(void *ctx)
+{
+    struct progress_ctx *pc = ctx;
+    if (push_callback(pc, "sample"))
+        call_callback(pc, 0);
+}
 
 static void on_progress(void *ctx, const struct engine_progress *p)
 {
     struct progress_ctx *pc = ctx;
     lua_State *L = pc->L;
-    lua_pushvalue(L, pc->fn);
-    lua_createtable(L, 0, 10);
+    if (!push_callback(pc, "progress"))
+        return;
+    lua_createtable(L, 0, 14);
     lua_pushstring(L, p->phase);
     lua_setfield(L, -2, "phase");
 #define NUM(field)                              \
@@ -65,13 +117,7 @@ static void on_progress(void *ctx, const struct engine_progress *p)
     NUM(skipped);
     NUM(lag_p99_ms);
 #undef NUM
-    if (luaenv_pcall(L, 1, 0) != 0) {
-        /* A broken progress printer must not stop a band; say it once. */
-        fprintf(stderr, "progress reporter failed: %s\n", lua_tostring(L, -1));
-        lua_pop(L, 1);
-        lua_pushnil(L);
-        lua_replace(L, pc->fn);
-    }
+    call_callback(pc, 1);
 }
 
 static void push_result(lua_State *L, const struct engine_result *res)
@@ -179,10 +225,17 @@ static int l_run(lua_State *L)
     spec.arrival = arrival && strcmp(arrival, "uniform") == 0 ? ARRIVAL_UNIFORM : ARRIVAL_POISSON;
     if (spec.max_tries < 1)
         spec.max_tries = 1;
-    struct progress_ctx pc = {L, 2};
-    if (lua_isfunction(L, 2)) {
+    struct progress_ctx pc = {L, 2, false};
+    if (lua_isfunction(L, 2) || lua_istable(L, 2)) {
         spec.progress = on_progress;
+        spec.phase = on_phase;
+        spec.sample = on_sample;
         spec.progress_ctx = &pc;
+        if (lua_istable(L, 2)) {
+            lua_getfield(L, 2, "sample_interval");
+            spec.sample_ns = ns(luaL_optnumber(L, -1, 0.1));
+            lua_pop(L, 1);
+        }
     }
     struct engine_result res;
     if (engine_run(&spec, &res) != 0) {
