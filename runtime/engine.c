@@ -203,6 +203,7 @@ static uint64_t run_callbacks(struct engine *e, uint64_t now, uint64_t wait)
     bool stopped = atomic_load(&e->shared.stop);
     if (!e->measure_announced && now >= mstart && spec->mode == ENGINE_BAND) {
         e->measure_announced = true;
+        log_debug("engine: measure phase begins");
         e->next_sample = now;
         if (spec->phase)
             spec->phase(spec->progress_ctx, "measure");
@@ -338,6 +339,7 @@ int engine_run(const struct engine_spec *spec, struct engine_result *res)
         res->signal = received_signal;
     }
     collect(&e, res);
+    log_debug("engine: drained; %.3f s measured", (double)res->measured_ns / 1e9);
     if (spec->phase && spec->mode == ENGINE_BAND)
         spec->phase(spec->progress_ctx, "drained");
     if (res->status == ENGINE_OK && spec->mode == ENGINE_BAND && spec->cooldown_ns) {

@@ -441,6 +441,8 @@ static int db_send(lua_State *L)
     if (d->own && d->own->state == CONN_DOWN)
         return luaL_error(L, "db: this connection is closed");
     store_command(L, w, 3);
+    if (w->thread->spec->mode == ENGINE_CALL && log_enabled(LOG_DEBUG))
+        log_debug("%s: %s", w->thread->spec->call, statement_text(w));
     if (w->tx_expired) {
         lua_pushboolean(L, 0);
         db_push_error(L, w, "57014", "transaction ran longer than --tx-timeout");

@@ -141,6 +141,7 @@ static void on_connected(struct conn *c, bool ok, const char *error)
         p->down_since = 0;
     s->backoff_ns = 0;
     if (s->initial) {
+        log_debug("pool: connection %d of %d up", p->size - p->pending_initial + 1, p->size);
         s->initial = false;
         if (--p->pending_initial == 0 && !p->ready_reported) {
             p->ready_reported = true;
