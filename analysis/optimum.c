@@ -95,9 +95,11 @@ static void explain_unmet(const struct analysis_band *bands, size_t n, struct an
 
 static void explain_choice(const struct analysis_band *b, size_t n, struct analysis_optimum *o)
 {
-    say(o, "%d workers and %d connections gave the highest throughput, %.1f TPS (p95 %.3g ms), among %zu of "
-           "%zu bands",
-        b->workers, b->connections, b->tps, b->p95_ms, o->candidates, n);
+    say(o, "%d workers and %d connections gave the highest throughput, %.1f TPS", b->workers, b->connections,
+        b->tps);
+    if (b->p95_ms > 0.0) /* 0: the input had no p95 (a CSV without the column) */
+        say(o, " (p95 %.3g ms)", b->p95_ms);
+    say(o, ", among %zu of %zu bands", o->candidates, n);
     if (o->p95_objective_ms > 0.0 && o->errors_excluded)
         say(o, " with no errors and p95 <= %.3g ms", o->p95_objective_ms);
     else if (o->p95_objective_ms > 0.0)
