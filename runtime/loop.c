@@ -5,6 +5,7 @@
 #include "runtime/loop.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@ struct loop {
     uint64_t now;
     struct loop_timer **heap;
     size_t nheap, capheap;
+    bool no_pwait2;
 };
 
 static void drain_wake(struct loop_watch *w, uint32_t events)
@@ -175,11 +177,21 @@ int loop_step(struct loop *loop, uint64_t max_wait_ns)
         if (until < wait)
             wait = until;
     }
-    /* Round up so a timer is never woken for a fraction of a millisecond
-     * early and spun on; epoll_wait has millisecond resolution. */
-    int timeout_ms = (int)((wait + NS_PER_MS - 1) / NS_PER_MS);
     struct epoll_event events[MAX_EVENTS];
-    int n = epoll_wait(loop->epfd, events, MAX_EVENTS, timeout_ms);
+    int n = -1;
+    if (!loop->no_pwait2) {
+        /* Nanosecond timeouts: scheduled starts (--rate) and sleeps are not
+         * rounded to the next millisecond. */
+        struct timespec ts = {(time_t)(wait / NS_PER_SEC), (long)(wait % NS_PER_SEC)};
+        n = epoll_pwait2(loop->epfd, events, MAX_EVENTS, &ts, NULL);
+        if (n < 0 && errno == ENOSYS)
+            loop->no_pwait2 = true; /* kernel before 5.11 */
+    }
+    if (loop->no_pwait2) {
+        /* Round up so a timer is never woken early and spun on. */
+        int timeout_ms = (int)((wait + NS_PER_MS - 1) / NS_PER_MS);
+        n = epoll_wait(loop->epfd, events, MAX_EVENTS, timeout_ms);
+    }
     if (n < 0 && errno != EINTR)
         return -1;
     loop->now = clock_now_ns();
