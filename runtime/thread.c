@@ -357,7 +357,10 @@ static void finish(struct thread *t)
     t->stats->reconnects = pool_reconnects(t->pool);
     loop_timer_stop(t->loop, &t->publish_timer);
     publish(t);
-    atomic_store(&t->state, THREAD_DRAINED);
+    /* A failure reported a moment ago (a setup() error) must not be hidden
+     * behind "drained". */
+    int running = THREAD_RUNNING;
+    atomic_compare_exchange_strong(&t->state, &running, THREAD_DRAINED);
     thread_notify_engine(t);
 }
 

@@ -8,6 +8,7 @@
 #include <glob.h>
 #include <grp.h>
 #include <libpq-fe.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -164,8 +165,16 @@ static int write_settings(const struct throwaway *tw, int max_connections)
     FILE *f = fopen(path, "a");
     if (!f)
         return -1;
-    char lib[600];
-    snprintf(lib, sizeof lib, "%s/../lib/pg_stat_statements.so", tw->bindir);
+    /* The binaries may be symlinks (a PATH directory): the extension
+     * libraries live next to the real ones, ../lib from their directory. */
+    char real[PATH_MAX], lib[PATH_MAX + 64];
+    snprintf(lib, sizeof lib, "%s/postgres", tw->bindir);
+    if (!realpath(lib, real))
+        snprintf(real, sizeof real, "%s/postgres", tw->bindir);
+    char *slash = strrchr(real, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(lib, sizeof lib, "%s/../lib/pg_stat_statements.so", real);
     fprintf(f,
             "\n# stormdb throwaway server: a sandbox for trying stormdb and for its tests.\n"
             "# Durability is off (fsync, synchronous_commit): figures from this server say\n"

@@ -77,6 +77,20 @@ static void worker_finished(struct worker *w, const char *error)
         thread_fail(t, "worker %d stopped: %s", w->id, error);
 }
 
+/* "chunk:123: message", as Lua prefixes errors raised with a position. */
+static bool has_position(const char *msg)
+{
+    const char *colon = strchr(msg, ':');
+    if (!colon || colon == msg)
+        return false;
+    const char *p = colon + 1;
+    if (*p < '0' || *p > '9')
+        return false;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return *p == ':';
+}
+
 void worker_resume(struct worker *w, int nargs)
 {
     struct thread *t = w->thread;
@@ -103,9 +117,14 @@ void worker_resume(struct worker *w, int nargs)
         return;
     }
     /* An error escaped the worker body: in init(), setup() or our own code.
-     * Keep the script's traceback for the user. */
+     * A bug ("file:line: message") gets the script's traceback; a message
+     * raised on purpose with error(msg, 0), or a SQL error, is shown as is. */
+    bool bug = lua_type(w->co, -1) == LUA_TSTRING && has_position(lua_tostring(w->co, -1));
     const char *msg = luaenv_tostring(w->co, -1);
-    luaL_traceback(t->L, w->co, msg, 0);
+    if (bug)
+        luaL_traceback(t->L, w->co, msg, 0);
+    else
+        lua_pushstring(t->L, msg);
     char *text = strdup(lua_tostring(t->L, -1));
     lua_pop(t->L, 1);
     worker_finished(w, text ? text : "out of memory");
