@@ -213,6 +213,8 @@ static char *file_relative(const struct config *c, const char *value)
     if (!slash || value[0] == '/' || !is_lua_path(value))
         return strdup(value);
     size_t dir = (size_t)(slash - c->config_file);
+    while (value[0] == '.' && value[1] == '/')
+        value += 2;
     size_t len = dir + 1 + strlen(value) + 1;
     char *p = malloc(len);
     if (p)
@@ -566,7 +568,10 @@ int config_resolve(struct config *c, char *err, size_t errlen)
     struct config_study *s = &c->study;
     build_conninfo(c, &p);
 
-    s->enabled = c->progressive;
+    /* A study is what `run` does; setup, cleanup and --check of a study's
+     * file just use its workload and database. */
+    bool run = !c->command || strcmp(c->command, "run") == 0;
+    s->enabled = c->progressive && run && !c->check;
     free(s->strategy);
     s->strategy = strdup(c->strategy ? c->strategy : "linear");
 
@@ -791,7 +796,11 @@ int config_validate(const struct config *c, char *err, size_t errlen)
     if (c->grid && s->connections_follow && (s->enabled || config_given(c, "grid")))
         problem(&p, "%s: needs a connection range (min_connections and max_connections) to combine with the "
                     "workers", where_of(c, "grid", w, sizeof w));
-    if (s->enabled && (c->check || (c->command && strcmp(c->command, "run") != 0)))
+    if (s->enabled && source_of(c, "workers") == CFG_FROM_CLI)
+        problem(&p, "--workers: a study's bands take --min-workers and --max-workers");
+    if (s->enabled && source_of(c, "connections") == CFG_FROM_CLI)
+        problem(&p, "--connections: a study's bands take --min-connections and --max-connections");
+    if (source_of(c, "progressive") == CFG_FROM_CLI && c->progressive && (c->check || !run))
         problem(&p, "--progressive applies to stormdb run only%s", c->check ? " (not with --check)" : "");
     return p.n;
 }

@@ -7,6 +7,7 @@
  * errors, 130/143 interrupted by SIGINT/SIGTERM.
  */
 #include <lauxlib.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +70,7 @@ static void usage(FILE *out)
 
 /* Options after the command: --name value, --name=value, -h. Unknown names
  * belong to the script and must be written --name=value (or --flag). */
-static int parse_args(struct config *c, int argc, char **argv, int first)
+static int parse_args(struct config *c, int argc, char **argv, int first, char *bad, size_t badlen, int *nbad)
 {
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
@@ -112,10 +113,12 @@ static int parse_args(struct config *c, int argc, char **argv, int first)
             }
             value = argv[++i];
         }
+        /* A bad value is reported with everything else that is wrong. */
         char err[512];
         if (config_set(c, name, value, err, sizeof err) != 0) {
-            fprintf(stderr, "stormdb: %s\n", err);
-            return -1;
+            size_t used = strlen(bad);
+            snprintf(bad + used, badlen - used, "%s\n", err);
+            (*nbad)++;
         }
     }
     return 0;
@@ -208,15 +211,56 @@ static int run_lua_command(const char *name, int argc, char **argv)
     return status;
 }
 
+struct problem_line {
+    const char *text;
+    long line;      /* in the file; LONG_MAX for the rest, which keep their order */
+    int order;
+};
+
+static int by_line(const void *a, const void *b)
+{
+    const struct problem_line *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->order - y->order;
+}
+
+/* Every line already names its place (file:line: key, or --flag); those in
+ * the file come first, in the file's order, so they read top to bottom. */
+static void print_problems(const struct config *c, char *err)
+{
+    struct problem_line lines[256];
+    int n = 0;
+    size_t flen = c->config_file ? strlen(c->config_file) : 0;
+    for (char *p = err; *p && n < 256;) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        long line = LONG_MAX;
+        if (flen && strncmp(p, c->config_file, flen) == 0 && p[flen] == ':') {
+            char *end;
+            long v = strtol(p + flen + 1, &end, 10);
+            if (end != p + flen + 1 && *end == ':')
+                line = v;
+        }
+        lines[n] = (struct problem_line){p, line, n};
+        n++;
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    qsort(lines, (size_t)n, sizeof lines[0], by_line);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "stormdb: %s\n", lines[i].text);
+}
+
 /* The file, then the rules between options, all problems at once; then the
  * controller. */
-static int configure_and_run(struct config *c)
+static int configure_and_run(struct config *c, char *err, size_t errsize, int problems)
 {
-    static char err[16384];
-    int problems = 0;
-    size_t used = 0;
+    size_t used = strlen(err);
     if (c->config_file) {
-        problems += config_load_yaml(c, err, sizeof err);
+        problems += config_load_yaml(c, err + used, errsize - used);
         used = strlen(err);
     }
     if (c->log_level && log_level_parse(c->log_level) >= 0)
@@ -225,20 +269,11 @@ static int configure_and_run(struct config *c)
         usage(stdout);
         return 0;
     }
-    problems += config_resolve(c, err + used, sizeof err - used);
+    problems += config_resolve(c, err + used, errsize - used);
     used = strlen(err);
-    problems += config_validate(c, err + used, sizeof err - used);
+    problems += config_validate(c, err + used, errsize - used);
     if (problems > 0) {
-        /* every line already names its place: file:line: key, or --flag */
-        for (char *line = err; *line;) {
-            char *nl = strchr(line, '\n');
-            if (nl)
-                *nl = '\0';
-            fprintf(stderr, "stormdb: %s\n", line);
-            if (!nl)
-                break;
-            line = nl + 1;
-        }
+        print_problems(c, err);
         return EXIT_BAD_INPUT;
     }
     if (strcmp(c->command, "list") != 0 && !c->script) {
@@ -287,10 +322,14 @@ int main(int argc, char **argv)
         strcmp(c.command, "list")) {
         fprintf(stderr, "stormdb: unknown command '%s' (try stormdb --help)\n", c.command);
         status = EXIT_BAD_INPUT;
-    } else if (parse_args(&c, argc, argv, first) != 0) {
-        status = EXIT_BAD_INPUT;
     } else {
-        status = configure_and_run(&c);
+        static char err[16384];
+        int nbad = 0;
+        err[0] = '\0';
+        if (parse_args(&c, argc, argv, first, err, sizeof err, &nbad) != 0)
+            status = EXIT_BAD_INPUT;
+        else
+            status = configure_and_run(&c, err, sizeof err, nbad);
     }
     config_free(&c);
     return status;

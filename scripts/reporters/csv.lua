@@ -1,0 +1,84 @@
+-- The CSV reporter: one row per band of a progressive study, in the v0.2
+-- column order (docs/configuration.md), appended and flushed as each band
+-- ends, so Ctrl-C or a crash never loses a finished band. At the end of the
+-- study the file is rewritten once, atomically, so every row carries the
+-- final analysis' scaling region. A missing figure is an empty cell, never
+-- nan, inf or nil.
+local R = { description = "a study's bands as CSV rows, appended after every band" }
+R.__index = R
+
+R.columns = {
+  "band", "workers", "connections", "duration_seconds", "tps", "avg_latency_ms", "p50_latency_ms",
+  "p95_latency_ms", "p99_latency_ms", "std_dev_latency", "errors", "efficiency_tps_per_worker",
+  "marginal_gain_tps_per_worker", "scaling_region", "bottleneck_type",
+  -- extra columns, after the v0.2 ones
+  "qps", "p999_latency_ms", "retries", "pool_wait_p95_ms", "status",
+}
+
+function R.new(opts)
+  assert(opts and opts.path, "csv reporter: a path is required")
+  return setmetatable({ path = opts.path }, R)
+end
+
+local function cell(v)
+  if v == nil then return "" end
+  if type(v) == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then return "" end
+    if v == math.floor(v) and math.abs(v) < 1e15 then return string.format("%d", v) end
+    return string.format("%.3f", v)
+  end
+  local s = tostring(v)
+  if s:find('[,"\n]') then s = '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+function R.row(band)
+  local p, a = band.performance or {}, band.analysis or {}
+  local values = {
+    band = band.band_number, workers = band.workers, connections = band.connections,
+    duration_seconds = band.duration_seconds, tps = p.tps, avg_latency_ms = p.avg_latency_ms,
+    p50_latency_ms = p.p50_latency_ms, p95_latency_ms = p.p95_latency_ms, p99_latency_ms = p.p99_latency_ms,
+    std_dev_latency = p.std_dev_latency, errors = p.errors,
+    efficiency_tps_per_worker = a.efficiency_tps_per_worker,
+    marginal_gain_tps_per_worker = a.marginal_gain_tps_per_worker,
+    scaling_region = a.scaling_region, bottleneck_type = a.bottleneck_type,
+    qps = p.qps, p999_latency_ms = p.p999_latency_ms, retries = p.retries,
+    pool_wait_p95_ms = p.pool_wait_p95_ms, status = band.status,
+  }
+  local cells = {}
+  for i, c in ipairs(R.columns) do cells[i] = cell(values[c]) end
+  return table.concat(cells, ",")
+end
+
+local function fail(what, path, err)
+  error(string.format("cannot %s %s: %s", what, path, tostring(err)), 0)
+end
+
+function R:on_run_start(run)
+  local f, err = io.open(self.path, "w")
+  if not f then fail("write", self.path, err) end
+  f:write(table.concat(R.columns, ","), "\n")
+  f:close()
+  run.exports = run.exports or {}
+  table.insert(run.exports, self.path)
+end
+
+function R:on_band(band)
+  local f, err = io.open(self.path, "a")
+  if not f then fail("append to", self.path, err) end
+  f:write(R.row(band), "\n")
+  f:close()
+end
+
+function R:on_run_done(run)
+  local tmp = self.path .. ".tmp"
+  local f, err = io.open(tmp, "w")
+  if not f then fail("write", tmp, err) end
+  f:write(table.concat(R.columns, ","), "\n")
+  for _, band in ipairs(run.bands) do f:write(R.row(band), "\n") end
+  f:close()
+  local ok, rerr = os.rename(tmp, self.path)
+  if not ok then fail("write", self.path, rerr) end
+end
+
+return R
