@@ -53,15 +53,18 @@ void thread_schedule(struct thread *t, struct worker *w)
     t->runq_tail = w;
 }
 
+/* Resumes the workers queued so far; ones queued meanwhile wait for the
+ * next turn of the loop, so a worker that keeps requeueing itself cannot
+ * starve the fds and timers. */
 static void run_queue(struct thread *t)
 {
-    while (t->runq_head) {
-        struct worker *w = t->runq_head;
-        t->runq_head = w->runq_next;
-        if (!t->runq_head)
-            t->runq_tail = NULL;
+    struct worker *w = t->runq_head;
+    t->runq_head = t->runq_tail = NULL;
+    while (w) {
+        struct worker *next = w->runq_next;
         w->queued = false;
         worker_resume_scheduled(w);
+        w = next;
     }
 }
 

@@ -67,6 +67,7 @@ struct worker {
     uint64_t scheduled;          /* open loop: when it was due (latency counts from here) */
     int tries;
     bool tx_expired;             /* ran past --tx-timeout */
+    uint32_t since_yield;        /* transactions run in this resume */
     struct loop_timer tx_timer;
     struct worker *idle_next;    /* open loop: in the thread's idle list */
 

@@ -104,6 +104,7 @@ void worker_resume(struct worker *w, int nargs)
         t->env_owner = w;
     }
     w->wait = WAIT_NONE;
+    w->since_yield = 0;
     struct worker *outer = t->current;
     t->current = w;
     int rc = lua_resume(w->co, nargs);
@@ -441,6 +442,14 @@ static int rt_next_tx(lua_State *L)
     }
     if (!begin_tx(w, now))
         return lua_yield(L, 0);
+    /* A transaction that never waits (pure Lua, or a sleep of 0) would
+     * otherwise keep this resume, and the thread, forever: every so many,
+     * go round the loop so timers (the end of the band) and others run. */
+    if (++w->since_yield >= 64) {
+        w->resume_nargs_kind = RESUME_TX;
+        thread_schedule(t, w);
+        return lua_yield(L, 0);
+    }
     lua_pushinteger(L, w->tx + 1);
     return 1;
 }
@@ -488,7 +497,9 @@ static int rt_finish_tx(lua_State *L)
     struct worker *w = rt_worker(L);
     struct thread *t = w->thread;
     bool ok = lua_toboolean(L, 1);
-    uint64_t end = loop_now(t->loop);
+    /* Read the clock: a transaction that did its work without waiting would
+     * otherwise end at the time the loop last woke. */
+    uint64_t end = loop_update_now(t->loop);
     uint64_t service = end > w->tx_start ? end - w->tx_start : 0;
     uint64_t from = t->open_loop ? w->scheduled : w->tx_start;
     uint64_t latency = end > from ? end - from : 0;
