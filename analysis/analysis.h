@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "analysis/bottleneck.h"
 #include "analysis/capacity.h"
 #include "analysis/derivatives.h"
 #include "analysis/describe.h"
