@@ -45,6 +45,11 @@ const struct config_option config_options[] = {
     OPT("tx-timeout", CFG_DURATION, tx_timeout_ns, 0, 0, "D", "cancel a transaction running longer than D", NULL,
         "tx_timeout", 0),
     OPT("json", CFG_STRING, json, 0, 0, "FILE", "write the result as JSON (see docs/results.md)", NULL, "json", 0),
+    OPT("reporter", CFG_LIST, reporter, 0, 0, "NAME",
+        "add a reporter (repeatable): console, csv, json, html, or a Lua file (docs/reporters.md)", NULL, NULL,
+        CFG_LUA_PATH),
+    OPT("reporters", CFG_LIST, reporters, 0, 0, NULL, "the run's reporters instead of the default ones", NULL,
+        "reporters", CFG_NO_FLAG | CFG_LUA_PATH),
     OPT("dsn", CFG_STRING, dsn, 0, 0, "CONNINFO", "libpq conninfo or URI; default: PG* environment or a throwaway server",
         DB, "dsn", 0),
     OPT("keep", CFG_BOOL, keep, 0, 0, NULL, "leave the throwaway server running and print its conninfo", NULL, NULL, 0),
@@ -55,6 +60,17 @@ const struct config_option config_options[] = {
         0),
     OPT("log-level", CFG_STRING, log_level, 0, 0, "LEVEL", "error, warn, info or debug (or STORMDB_LOG_LEVEL)", NULL,
         "log_level", 0),
+    OPT("observe", CFG_BOOL, observe, 0, 0, NULL,
+        "observe the server during bands: pg_stat_* deltas, wait events, host CPU (default true)", NULL,
+        "collect_pg_stats", 0),
+    OPT("no-observe", CFG_BOOL, no_observe, 0, 0, NULL, "do not observe the server (same as --observe=false)", NULL,
+        NULL, 0),
+    OPT("pg-stat-statements", CFG_BOOL, pg_stat_statements, 0, 0, NULL,
+        "report each band's top statements from pg_stat_statements when installed (default true)", NULL,
+        "pg_stat_statements", 0),
+    OPT("observe-interval", CFG_DURATION, observe_interval_ns, 0, 0, "D",
+        "how often pg_stat_activity is sampled during the measure phase (default 100ms)", NULL, "observe_interval",
+        0),
     OPT("check", CFG_BOOL, check, 0, 0, NULL, "run the workload's consistency checks instead of its load", NULL, NULL,
         0),
     OPT("help", CFG_BOOL, help, 0, 0, NULL, "this help; with a script, the script's options too", NULL, NULL, 0),
@@ -109,9 +125,22 @@ const struct config_option config_options[] = {
     OPT("grid", CFG_BOOL, grid, 0, 0, NULL, "study: every combination of the worker and connection lists", P, "grid", 0),
     OPT("stop-on-degradation", CFG_BOOL, stop_on_degradation, 0, 0, NULL,
         "study: stop once two bands in a row lose throughput beyond noise", P, "stop_on_degradation", 0),
+    OPT("min-rate", CFG_NUMBER, min_rate, 0, 100000000, "TPS",
+        "study: arrival rate of the first band; with --max-rate the study scales the offered load", P, "min_rate", 0),
+    OPT("max-rate", CFG_NUMBER, max_rate, 0, 100000000, "TPS", "study: arrival rate of the last band", P, "max_rate",
+        0),
     OPT("max-unreachable", CFG_DURATION, max_unreachable_ns, 0, 0, "D",
         "study: give up when the server stays unreachable this long after a failed band (default 60s)", P,
         "max_unreachable", 0),
+
+    /* slo: the latency objective of the slo_search strategy */
+    OPT("slo-p99-ms", CFG_NUMBER, slo_p99_ms, 0, 10000000, "MS", "slo_search: the p99 latency objective, in ms", "slo",
+        "p99_ms", 0),
+    OPT("slo-p95-ms", CFG_NUMBER, slo_p95_ms, 0, 10000000, "MS", "slo_search: the p95 latency objective, in ms", "slo",
+        "p95_ms", 0),
+    OPT("slo-precision", CFG_NUMBER, slo_precision, 0, 1, "FRACTION",
+        "slo_search: stop when the bracket is narrower than this fraction of the rate (default 0.05)", "slo",
+        "precision", 0),
 
     /* database: (libpq keywords; built into one conninfo) */
     OPT("db-host", CFG_STRING, db_host, 0, 0, NULL, "server host or socket directory", DB, "host", CFG_NO_FLAG),
@@ -145,13 +174,15 @@ void config_init(struct config *c)
     c->band_cooldown_ns = 30 * NS_PER_SEC;
     c->max_unreachable_ns = 60 * NS_PER_SEC;
     c->export_csv = c->export_json = c->enable_analysis = true;
+    c->observe = c->pg_stat_statements = true;
+    c->observe_interval_ns = 100 * NS_PER_MS;
 }
 
 void config_free(struct config *c)
 {
     /* Several options may share a field (aliases): free each field once. */
     for (const struct config_option *o = config_options; o->name; o++) {
-        if (o->type != CFG_STRING)
+        if (o->type != CFG_STRING && o->type != CFG_LIST)
             continue;
         char **field = (char **)((char *)c + o->offset);
         free(*field);
@@ -284,6 +315,29 @@ int config_set_from(struct config *c, const struct config_option *o, const char 
         }
         free(*(char **)field);
         *(char **)field = copy;
+        break;
+    }
+    case CFG_LIST: {
+        if (strchr(value, '\n')) {
+            snprintf(why, whylen, "a name cannot hold a line break");
+            return -1;
+        }
+        char *copy = (o->flags & CFG_LUA_PATH) && source == CFG_FROM_FILE ? file_relative(c, value) : strdup(value);
+        char **list = (char **)field;
+        if (copy && *list && **list && *copy && c->origin[idx].source == source) {
+            size_t len = strlen(*list) + 1 + strlen(copy) + 1;
+            char *joined = malloc(len);
+            if (joined)
+                snprintf(joined, len, "%s\n%s", *list, copy);
+            free(copy);
+            copy = joined;
+        }
+        if (!copy) {
+            snprintf(why, whylen, "out of memory");
+            return -1;
+        }
+        free(*list);
+        *list = copy;
         break;
     }
     case CFG_BOOL:
@@ -688,6 +742,61 @@ static void check_strategy(const struct config *c, struct problems *p)
         problem(p, "%s: no strategy named '%s' (bundled: %s; or a path to a .lua file)", w, name, known);
 }
 
+/* Each reporter of --reporter and reporters: is a bundled one
+ * (scripts/reporters/NAME.lua, or DIR/reporters/NAME.lua with --lua-path)
+ * or a readable Lua file. */
+static void check_reporters(const struct config *c, const char *option, struct problems *p)
+{
+    const struct config_option *o = config_find(option);
+    const char *list = *(char *const *)((const char *)c + o->offset);
+    char w[256];
+    config_where(c, o, w, sizeof w);
+    for (const char *s = list; s && *s;) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        char name[512];
+        snprintf(name, sizeof name, "%.*s", (int)len, s);
+        s += len + (nl ? 1 : 0);
+        if (!*name)
+            continue;
+        if (is_lua_path(name)) {
+            if (access(name, R_OK) != 0)
+                problem(p, "%s: %s: cannot read the reporter file (%s)", w, name, strerror(errno));
+            continue;
+        }
+        char module[600];
+        snprintf(module, sizeof module, "reporters.%s", name);
+        bool found = embedded_find(module) != NULL;
+        if (!found && c->lua_path) {
+            char path[1200];
+            snprintf(path, sizeof path, "%s/reporters/%s.lua", c->lua_path, name);
+            found = access(path, R_OK) == 0;
+        }
+        if (found)
+            continue;
+        char known[512] = "";
+        const char *best = NULL;
+        int best_d = 1000;
+        for (const struct embedded_script *e = embedded_scripts; e->module; e++) {
+            if (strncmp(e->module, "reporters.", 10) != 0)
+                continue;
+            const char *n = e->module + 10;
+            size_t used = strlen(known);
+            snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", n);
+            int d = config_edit_distance(name, n);
+            if (config_is_close(name, n) && d < best_d) {
+                best = n;
+                best_d = d;
+            }
+        }
+        if (best)
+            problem(p, "%s: no reporter named '%s'; did you mean %s? (bundled: %s; or a path to a .lua file)", w, name,
+                    best, known);
+        else
+            problem(p, "%s: no reporter named '%s' (bundled: %s; or a path to a .lua file)", w, name, known);
+    }
+}
+
 static bool valid_port(const char *s)
 {
     /* libpq takes a comma-separated list, one per host */
@@ -724,8 +833,25 @@ int config_validate(const struct config *c, char *err, size_t errlen)
         problem(&p, "--lua-path %s: not a readable directory", c->lua_path);
     if (c->arrival && strcmp(c->arrival, "poisson") != 0 && strcmp(c->arrival, "uniform") != 0)
         problem(&p, "%s %s: expected poisson or uniform", where_of(c, "arrival", w, sizeof w), c->arrival);
-    if (c->arrival && c->rate <= 0)
-        problem(&p, "%s: applies to --rate only", where_of(c, "arrival", w, sizeof w));
+    if (c->arrival && c->rate <= 0 && !config_given(c, "max-rate"))
+        problem(&p, "%s: applies to --rate (or a study's min_rate/max_rate) only", where_of(c, "arrival", w, sizeof w));
+    if (config_given(c, "min-rate") != config_given(c, "max-rate")) {
+        const char *set = config_given(c, "min-rate") ? "min-rate" : "max-rate";
+        problem(&p, "%s: set min_rate and max_rate together (a study scales the rate between them)",
+                where_of(c, set, w, sizeof w));
+    } else if (config_given(c, "max-rate") && (c->min_rate < 1 || c->max_rate < c->min_rate)) {
+        problem(&p, "%s: %g: expected min_rate >= 1 and max_rate >= min_rate (%g)",
+                where_of(c, "max-rate", w, sizeof w), c->max_rate, c->min_rate);
+    }
+    if (config_given(c, "max-rate") && config_given(c, "rate"))
+        problem(&p, "%s: a study with min_rate/max_rate sets each band's rate; leave --rate out",
+                where_of(c, "rate", w, sizeof w));
+    if (config_given(c, "slo-precision") && (c->slo_precision < 0.001 || c->slo_precision > 0.5))
+        problem(&p, "%s: %g: expected a fraction from 0.001 to 0.5", where_of(c, "slo-precision", w, sizeof w),
+                c->slo_precision);
+    if (config_given(c, "observe-interval") &&
+        (c->observe_interval_ns < 10 * NS_PER_MS || c->observe_interval_ns > 60 * NS_PER_SEC))
+        problem(&p, "%s: expected from 10ms to 1m", where_of(c, "observe-interval", w, sizeof w));
     if (c->keep && c->dsn) {
         if (config_given(c, "dsn") && source_of(c, "dsn") == CFG_FROM_CLI)
             problem(&p, "--keep applies to the throwaway server only; it cannot be combined with --dsn");
@@ -779,6 +905,8 @@ int config_validate(const struct config *c, char *err, size_t errlen)
                 where_of(c, "step-workers", w, sizeof w));
     if (s->enabled || config_given(c, "strategy"))
         check_strategy(c, &p);
+    check_reporters(c, "reporters", &p);
+    check_reporters(c, "reporter", &p);
     if (c->export_format && strcmp(c->export_format, "csv") && strcmp(c->export_format, "json") &&
         strcmp(c->export_format, "both"))
         problem(&p, "%s: '%s': expected csv, json or both", where_of(c, "export-format", w, sizeof w),
@@ -851,6 +979,17 @@ static void push_study(lua_State *L, const struct config *c)
     SETB("grid", c->grid);
     SETB("stop_on_degradation", c->stop_on_degradation);
     SETN("max_unreachable_seconds", (double)c->max_unreachable_ns / 1e9);
+    if (config_given(c, "min-rate"))
+        SETN("min_rate", c->min_rate);
+    if (config_given(c, "max-rate"))
+        SETN("max_rate", c->max_rate);
+    lua_createtable(L, 0, 3);
+    if (config_given(c, "slo-p99-ms"))
+        SETN("p99_ms", c->slo_p99_ms);
+    if (config_given(c, "slo-p95-ms"))
+        SETN("p95_ms", c->slo_p95_ms);
+    SETN("precision", config_given(c, "slo-precision") ? c->slo_precision : 0.05);
+    lua_setfield(L, -2, "slo");
 #undef SETB
 #undef SETN
 #undef SETS
@@ -884,6 +1023,25 @@ void config_push(lua_State *L, const struct config *c)
         case CFG_BOOL:
             lua_pushboolean(L, *(const bool *)field);
             break;
+        case CFG_LIST: {
+            const char *list = *(char *const *)field;
+            if (!list) {
+                lua_pushnil(L);
+                break;
+            }
+            lua_createtable(L, 4, 0);
+            int n = 0;
+            for (const char *p = list; *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                if (len > 0) {
+                    lua_pushlstring(L, p, len);
+                    lua_rawseti(L, -2, ++n);
+                }
+                p += len + (nl ? 1 : 0);
+            }
+            break;
+        }
         }
         lua_setfield(L, -2, key);
     }

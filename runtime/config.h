@@ -22,7 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum config_type { CFG_INT, CFG_NUMBER, CFG_DURATION, CFG_STRING, CFG_BOOL, CFG_SEED };
+/* CFG_LIST: a char * of entries separated by '\n'. Each setting from the
+ * same source adds an entry (a repeated flag, the items of a YAML list); a
+ * higher source replaces the list. Pushed to Lua as an array. */
+enum config_type { CFG_INT, CFG_NUMBER, CFG_DURATION, CFG_STRING, CFG_BOOL, CFG_SEED, CFG_LIST };
 
 /* Where a value came from; a larger source wins. */
 enum config_source { CFG_DEFAULT = 0, CFG_FROM_FILE = 1, CFG_FROM_CLI = 2 };
@@ -75,6 +78,12 @@ struct config {
     char *lua_path;
     char *json;
     char *log_level;
+    char *reporter;             /* --reporter, repeatable (CFG_LIST): reporters added to the run's list */
+    char *reporters;            /* reporters: in the file (CFG_LIST): the run's list instead of the default */
+    bool observe, no_observe, pg_stat_statements;
+    double min_rate, max_rate;  /* a study scaling the offered load */
+    double slo_p99_ms, slo_p95_ms, slo_precision;
+    uint64_t observe_interval_ns;
     bool keep;
     bool help;
     bool check;

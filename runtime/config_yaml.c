@@ -2,9 +2,9 @@
  *
  * The file is read whole with libyaml's document API, so every node keeps its
  * line; then each key is looked up in the option table by (section, key) and
- * set with config_set_from(CFG_FROM_FILE). Three keys are not options:
+ * set with config_set_from(CFG_FROM_FILE). These keys are not options:
  * `workload_options:` (the workload's own options) and the top-level `scale:`
- * (the same, as older files wrote it), and the sections `database:` and
+ * (the same, as older files wrote it), and the sections `database:`, `slo:` and
  * `progressive:` themselves. */
 #include "runtime/config_yaml.h"
 
@@ -62,7 +62,7 @@ static int is_null(const yaml_node_t *n)
 }
 
 /* Keys a section allows, for "did you mean" and the list of what is allowed. */
-static const char *const top_extra[] = {"workload_options", "scale", "database", "progressive", NULL};
+static const char *const top_extra[] = {"workload_options", "scale", "database", "progressive", "slo", NULL};
 
 static int in_section(const struct config_option *o, const char *section)
 {
@@ -118,9 +118,31 @@ static void unknown_key(struct loader *ld, const char *section, const char *key,
                 section ? section : "the top level", allowed);
 }
 
+static void set_option(struct loader *ld, const struct config_option *o, const yaml_node_t *value, const char *full);
+
+/* A list option (CFG_LIST) takes a YAML list of values, or one value:
+ * `reporters: [console, csv, ./mine.lua]`. An empty list is an empty list. */
+static void set_list(struct loader *ld, const struct config_option *o, const yaml_node_t *value, const char *full)
+{
+    char why[256];
+    if (value->data.sequence.items.start == value->data.sequence.items.top &&
+        config_set_from(ld->c, o, "", CFG_FROM_FILE, line_of(value), why, sizeof why) != 0)
+        problem(ld, "%s:%d: %s: %s", ld->file, line_of(value), full, why);
+    for (yaml_node_item_t *i = value->data.sequence.items.start; i < value->data.sequence.items.top; i++) {
+        const yaml_node_t *item = yaml_document_get_node(ld->doc, *i);
+        if (item)
+            set_option(ld, o, item, full);
+    }
+    ld->c->origin[config_index(o)].line = line_of(value); /* messages name the list's line */
+}
+
 static void set_option(struct loader *ld, const struct config_option *o, const yaml_node_t *value, const char *full)
 {
     int line = line_of(value);
+    if (o->type == CFG_LIST && value->type == YAML_SEQUENCE_NODE) {
+        set_list(ld, o, value, full);
+        return;
+    }
     if (value->type != YAML_SCALAR_NODE) {
         problem(ld, "%s:%d: %s: expected a single value, not %s", ld->file, line, full, kind(value));
         return;
@@ -206,7 +228,8 @@ static void top_pair(struct loader *ld, const char *section, const char *key, co
                      const yaml_node_t *v)
 {
     (void)section;
-    if (strcmp(key, "database") == 0 || strcmp(key, "progressive") == 0 || strcmp(key, "workload_options") == 0) {
+    if (strcmp(key, "database") == 0 || strcmp(key, "progressive") == 0 || strcmp(key, "workload_options") == 0 ||
+        strcmp(key, "slo") == 0) {
         if (v->type == YAML_MAPPING_NODE) {
             each_pair(ld, v, key, section_pair);
         } else if (strcmp(key, "database") == 0 && v->type == YAML_SCALAR_NODE && !is_null(v)) {

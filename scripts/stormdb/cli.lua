@@ -105,6 +105,18 @@ local function each(reporters, event, ...)
   end
 end
 
+-- The server observer of a run (docs/observation.md), or nil when it is
+-- turned off or cannot connect; either way the run goes on.
+local function observer(cfg, dsn, note)
+  if not cfg.observe or cfg.no_observe then return nil end
+  local obs, why = require("stormdb.observe").new(dsn, {
+    interval = cfg.observe_interval, statements = cfg.pg_stat_statements,
+    on_note = function(m) note("server observation: " .. m) end,
+  })
+  if not obs then note("server observation is off: " .. tostring(why)) end
+  return obs
+end
+
 local function run_band(cfg, dsn, opts, wl, server)
   local spec = engine_spec(cfg, dsn, opts)
   local version, verr = server_version(dsn)
@@ -130,16 +142,26 @@ local function run_band(cfg, dsn, opts, wl, server)
   if cfg.json then
     reporters[#reporters + 1] = require("reporters.json").new { path = cfg.json }
   end
+  local obs = observer(cfg, dsn, function(m) each(reporters, "on_note", m, run) end)
+  run.server_settings = obs and obs:study_settings()
   local ok, err = pcall(each, reporters, "on_run_start", run)
   if not ok then return fail(EXIT_FAILED, "%s", tostring(err)) end
-  local raw, rerr = engine.run(spec, function(p) each(reporters, "on_progress", p) end)
+  local function on_progress(p) each(reporters, "on_progress", p) end
+  if obs then obs:band_start() end
+  local raw, rerr = engine.run(spec, obs and obs:callbacks(on_progress) or on_progress)
   if not raw then
+    if obs then obs:close() end
     return fail(interrupted_status() or EXIT_FAILED, "%s", rerr)
   end
   local band = result.band(raw, { band_number = 1, workers = spec.workers, connections = spec.connections,
     rate = cfg.rate, arrival = cfg.arrival })
   local serr = result.add_workload_figures(band, wl, opts)
   if serr then io.stderr:write("stormdb: ", serr, "\n") end
+  if obs then
+    obs:band_end(band)
+    run.bottleneck_analysis = obs:study({ band }, nil)
+    obs:close()
+  end
   run.bands[1] = band
   run.configuration.duration_text, run.configuration.warmup_text = nil, nil
   ok, err = pcall(function()
@@ -246,15 +268,18 @@ local function dry_run(cfg, plan, phases, strategy_name)
   end
   out:write(string.format("each band: warmup %s + measure %s + cooldown %s = %s\n", fmt_seconds(phases.warmup),
     fmt_seconds(phases.measure), fmt_seconds(phases.cooldown), fmt_seconds(per)))
-  out:write(string.format("%5s %8s %12s %10s %10s\n", "band", "workers", "connections", "time", "ends at"))
+  local rated = plan[1] and plan[1].rate
+  out:write(string.format("%5s %8s %12s%s %10s %10s\n", "band", "workers", "connections", rated and "     rate/s" or "",
+    "time", "ends at"))
   for i, b in ipairs(plan) do
-    out:write(string.format("%5d %8d %12d %10s %10s%s\n", i, b.workers, b.connections, fmt_seconds(per),
-      fmt_seconds(per * i), b.note and ("  " .. b.note) or ""))
+    out:write(string.format("%5d %8d %12d%s %10s %10s%s\n", i, b.workers, b.connections,
+      rated and string.format(" %11.1f", b.rate or 0) or "", fmt_seconds(per), fmt_seconds(per * i),
+      b.note and ("  " .. b.note) or ""))
   end
   out:write(string.format("total: %s (estimated: setup and connection time not included)\n", fmt_seconds(total)))
   if cfg.json then
     local bands = {}
-    for i, b in ipairs(plan) do bands[i] = { workers = b.workers, connections = b.connections } end
+    for i, b in ipairs(plan) do bands[i] = { workers = b.workers, connections = b.connections, rate = b.rate } end
     local f, err = io.open(cfg.json, "w")
     if not f then return fail(EXIT_BAD_INPUT, "cannot write %s: %s", cfg.json, err) end
     f:write(cjson.encode({ bands = bands, estimated_seconds = total }), "\n")
@@ -443,26 +468,29 @@ local function study_main(cfg, wl, opts)
   end
   local progress_interval = cfg.progress > 0 and cfg.progress or 1
   local options_json = cjson.encode(opts)
+  local obs = observer(cfg, dsn, function(m) each(reporters, "on_note", m, run) end)
+  run.server_settings = obs and obs:study_settings()
   local status
   local rok, rerr = pcall(function()
     status = progressive.run {
       strategy = strategy, strategy_name = label, study = study, plan = plan, run = run,
-      reporters = reporters, dsn = dsn, workload = wl, options = opts,
+      reporters = reporters, dsn = dsn, workload = wl, options = opts, observer = obs,
       band_extra = { rate = cfg.rate, arrival = cfg.arrival },
       progress = cfg.progress, progress_interval = progress_interval,
-      spec = function(workers, connections, measure)
+      spec = function(workers, connections, measure, rate)
         return {
           mode = "band", workload = cfg.script, options_json = options_json, lua_path = cfg.lua_path,
           dsn = dsn, workers = workers, connections = connections,
           threads = cfg.given.threads and cfg.threads or math.min(engine.cores(), workers),
           warmup = study.warmup_seconds, duration = measure, cooldown = study.cooldown_seconds,
           progress = progress_interval, drain = cfg.drain, seed = cfg.seed, max_tries = cfg.max_tries,
-          tx_timeout = cfg.tx_timeout, latency_limit = cfg.latency_limit, rate = cfg.rate,
+          tx_timeout = cfg.tx_timeout, latency_limit = cfg.latency_limit, rate = rate or cfg.rate,
           arrival = cfg.arrival,
         }
       end,
     }
   end)
+  if obs then obs:close() end
   if not rok then status = fail(EXIT_FAILED, "%s", tostring(rerr)) end
   return stop_server(status)
 end

@@ -100,19 +100,25 @@ end
 
 -- Pairs a worker list and a connection list into bands: lists of different
 -- lengths pair by proportional index; grid = every combination.
-function M.pair(workers, connections, grid)
+function M.pair(workers, connections, grid, rates)
   local bands = {}
+  rates = rates or {}
   if grid then
     for _, w in ipairs(workers) do
-      for _, c in ipairs(connections) do bands[#bands + 1] = { workers = w, connections = c } end
+      for _, c in ipairs(connections) do
+        if #rates == 0 then bands[#bands + 1] = { workers = w, connections = c } end
+        for _, r in ipairs(rates) do bands[#bands + 1] = { workers = w, connections = c, rate = r } end
+      end
     end
     return bands
   end
-  local n = math.max(#workers, #connections)
+  local n = math.max(#workers, #connections, #rates)
+  local function at(list, j)
+    if #list == 0 then return nil end
+    return list[(n == 1 and 0 or round(j * (#list - 1) / (n - 1))) + 1]
+  end
   for j = 0, n - 1 do
-    local iw = n == 1 and 0 or round(j * (#workers - 1) / (n - 1))
-    local ic = n == 1 and 0 or round(j * (#connections - 1) / (n - 1))
-    bands[#bands + 1] = { workers = workers[iw + 1], connections = connections[ic + 1] }
+    bands[#bands + 1] = { workers = at(workers, j), connections = at(connections, j), rate = at(rates, j) }
   end
   return bands
 end
@@ -122,7 +128,7 @@ end
 -- connection range.
 function M.list(kind, study)
   local max_w = study.max_workers or study.min_workers
-  local workers, connections
+  local workers, connections, rates
   if study.dialect == "step" then
     workers = M.steps(kind, study.min_workers, max_w, study.step_workers)
     if study.min_connections then
@@ -134,12 +140,22 @@ function M.list(kind, study)
       connections = M.values(kind, study.min_connections, study.max_connections, study.bands or 5)
     end
   end
-  if not connections then
+  -- A study of the offered load: the rates follow the same rule, over as
+  -- many bands (the worker list, or bands:), workers paired alongside.
+  if study.min_rate then
+    local n = study.dialect == "step" and math.max(#workers, 2) or (study.bands or 5)
+    rates = M.values(kind, study.min_rate, study.max_rate, n)
+  end
+  if not connections and not rates then
     local bands = {}
     for i, w in ipairs(workers) do bands[i] = { workers = w, connections = w } end
     return bands
   end
-  return M.pair(workers, connections, study.grid)
+  local bands = M.pair(workers, connections or workers, study.grid, rates)
+  if not connections then
+    for _, b in ipairs(bands) do b.connections = b.workers end
+  end
+  return bands
 end
 
 -- --- noise and degradation ----------------------------------------------------------
@@ -318,7 +334,11 @@ local function check_band(name, b)
     return nil, string.format("strategy %s: next() returned workers=%s, connections=%s: expected whole numbers " ..
       ">= 1", name, tostring(b.workers), tostring(b.connections))
   end
-  return { workers = w, connections = c, refinement = b.refinement or nil, note = b.note }
+  if b.rate ~= nil and not (type(b.rate) == "number" and b.rate > 0 and b.rate <= 1e8) then
+    return nil, string.format("strategy %s: next() returned rate=%s: expected transactions per second > 0",
+      name, tostring(b.rate))
+  end
+  return { workers = w, connections = c, rate = b.rate, refinement = b.refinement or nil, note = b.note }
 end
 
 -- Asks the strategy for the next band. Returns band, or nil (done), or
@@ -354,6 +374,66 @@ function M.measure_seconds(study, nplanned)
   return (study.test_duration_seconds or 1800) / math.max(1, nplanned)
 end
 
+-- --- the offered load -------------------------------------------------------------
+
+local function finite(x)
+  if type(x) ~= "number" or x ~= x or x == math.huge or x == -math.huge then return nil end
+  return x
+end
+
+
+-- How many worker counts the complete bands measured.
+function M.distinct_workers(history)
+  local seen, n = {}, 0
+  for _, b in ipairs(history) do
+    if b.status == "complete" and not seen[b.workers] then
+      seen[b.workers] = true
+      n = n + 1
+    end
+  end
+  return n
+end
+
+-- Throughput against offered load, over the complete open-loop bands, and
+-- the knee: the first rate at which the server no longer keeps up (achieved
+-- below 95% of offered) or latency climbs (p99 above twice the lowest
+-- rate's). nil when no band had a rate.
+function M.rate_analysis(history)
+  local points = {}
+  for _, b in ipairs(history) do
+    local r, perf = b.rate, b.performance
+    if b.status == "complete" and r and r.target and perf then
+      points[#points + 1] = {
+        band = b.band_number, offered = r.target, achieved = finite(r.achieved),
+        ratio = finite((r.achieved or 0) / r.target), p99_latency_ms = finite(perf.p99_latency_ms),
+        lag_p99_ms = finite(r.lag_p99_ms), skipped = r.skipped,
+      }
+    end
+  end
+  if #points == 0 then return nil end
+  table.sort(points, function(a, b) return a.offered < b.offered end)
+  local base = points[1].p99_latency_ms
+  local knee
+  for _, p in ipairs(points) do
+    local why
+    if (p.ratio or 0) < 0.95 then
+      why = string.format("achieved %.1f of %.1f offered", p.achieved or 0, p.offered)
+    elseif base and p.p99_latency_ms and p.p99_latency_ms > 2 * base then
+      why = string.format("p99 %.3g ms, over twice the %.3g ms at the lowest rate", p.p99_latency_ms, base)
+    end
+    if why then
+      knee = { offered = p.offered, band = p.band, reason = why }
+      break
+    end
+  end
+  return {
+    points = points,
+    knee = knee,
+    summary = knee and string.format("the knee is at %.1f transactions/s offered: %s", knee.offered, knee.reason)
+      or string.format("the server kept up with every rate offered, up to %.1f/s", points[#points].offered),
+  }
+end
+
 -- --- running a study (controller only) -------------------------------------------
 
 -- The word for a marginal gain, from its efficiency e = gain / (TPS per
@@ -368,11 +448,6 @@ function M.rating(e)
   if e >= 0.3 then return "diminishing" end
   if e > -0.05 then return "saturation" end
   return "degradation"
-end
-
-local function finite(x)
-  if type(x) ~= "number" or x ~= x or x == math.huge or x == -math.huge then return nil end
-  return x
 end
 
 -- Per-band figures the study adds (band.analysis): efficiency, marginal
@@ -567,7 +642,7 @@ function M.run(ctx)
       status = "interrupted"
       break
     end
-    if ctx.strategy.stops_itself and not noted then
+    if ctx.strategy.stops_itself and not ctx.strategy.summary and not noted then
       local degraded, why = M.degrading(history)
       if degraded then
         each(reporters, "on_note", string.format("%s: %s", ctx.strategy_name, why), run)
@@ -613,19 +688,23 @@ function M.run(ctx)
         each(reporters, "on_progress", p)
       end
     end
-    local raw, rerr = engine.run(ctx.spec(nb.workers, nb.connections, measure), on_progress)
+    local obs = ctx.observer
+    if obs then obs:band_start() end
+    local raw, rerr = engine.run(ctx.spec(nb.workers, nb.connections, measure, nb.rate),
+      obs and obs:callbacks(on_progress) or on_progress)
     local band
     if not raw then
       failed = failed + 1
       band = {
         band_number = k, workers = nb.workers, connections = nb.connections, duration_seconds = 0,
         status = "failed", error = rerr, refinement = nb.refinement,
+        rate = nb.rate and { target = nb.rate } or nil,
       }
       band.analysis = {}
     else
       local extra = ctx.band_extra or {}
       band = result.band(raw, { band_number = k, workers = nb.workers, connections = nb.connections,
-        rate = extra.rate, arrival = extra.arrival })
+        rate = nb.rate or extra.rate, arrival = extra.arrival })
       band.refinement = nb.refinement
       local serr = require("stormdb.result").add_workload_figures(band, ctx.workload, ctx.options)
       if serr then io.stderr:write("stormdb: ", serr, "\n") end
@@ -634,6 +713,7 @@ function M.run(ctx)
     history[k] = band
     band.analysis = M.band_analysis(band, history, samples)
     band.warnings = M.band_warnings(band, min_up)
+    if obs and raw then obs:band_end(band) end
     if study.enable_analysis and band.status == "complete" then M.analyse(history) end
     finish_metadata()
     run.metadata.status = "running"
@@ -660,15 +740,33 @@ function M.run(ctx)
     end
   end
 
+  if ctx.strategy.summary then
+    local ok, summary = pcall(ctx.strategy.summary, study, history)
+    if ok and type(summary) == "table" then
+      run.strategy_summary = summary
+      if summary.conclusion then each(reporters, "on_note", ctx.strategy_name .. ": " .. summary.conclusion, run) end
+    elseif not ok then
+      each(reporters, "on_note", string.format("strategy %s: summary failed: %s", ctx.strategy_name, summary), run)
+    end
+  end
   if stop then each(reporters, "on_note", stop, run) end
   run.stop_reason = stop
   run.metadata.stop_reason = stop
-  if study.enable_analysis then
+  run.rate_analysis = M.rate_analysis(history)
+  if study.enable_analysis and run.rate_analysis and M.distinct_workers(history) < 2 then
+    -- the study scaled the offered load at one worker count: a scalability
+    -- fit over workers has nothing to say; the rate analysis does
+    run.analysis_note = "the study scaled the offered load, not workers: " .. run.rate_analysis.summary
+  elseif study.enable_analysis then
     local a, why = M.analyse(history)
     run.analysis = a
     run.analysis_note = why
   else
     run.analysis_note = "disabled (enable_analysis: false)"
+  end
+  if ctx.observer then
+    run.bottleneck_analysis = ctx.observer:study(history, run.analysis)
+    if run.analysis then run.analysis.bottleneck_analysis = run.bottleneck_analysis end
   end
   finish_metadata()
   each(reporters, "on_run_done", run)
