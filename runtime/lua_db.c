@@ -282,7 +282,6 @@ static void push_outcome(struct worker *w, PGresult *r)
 
 void db_on_finished(struct worker *w, PGresult *r)
 {
-    struct thread *t = w->thread;
     if (w->preparing) {
         w->preparing = false;
         if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
@@ -293,9 +292,7 @@ void db_on_finished(struct worker *w, PGresult *r)
             r = NULL;
         }
     }
-    uint64_t now = loop_now(t->loop);
-    if (now >= t->measure_start && now < atomic_load_explicit(&t->shared->measure_end_ns, memory_order_relaxed))
-        t->stats->queries++;
+    w->statements++; /* counted with its transaction, so QPS and TPS cover the same work */
     push_outcome(w, r);
     PQclear(r);
     w->op = OP_NONE;

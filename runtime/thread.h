@@ -68,6 +68,7 @@ struct worker {
     int tries;
     bool tx_expired;             /* ran past --tx-timeout */
     uint32_t since_yield;        /* transactions run in this resume */
+    uint64_t statements;         /* completed in the transaction in progress */
     struct loop_timer tx_timer;
     struct worker *idle_next;    /* open loop: in the thread's idle list */
 
@@ -149,6 +150,12 @@ struct thread {
     struct loop_timer arrival_timer;
 
     bool pool_ready, draining, drained;
+    /* Set by the Lua hook (thread.c) when the thread must stop running Lua:
+     * no new transaction starts, and parked workers do not run. */
+    bool lua_abort;
+    char abort_reason[160];
+    bool lua_protected;          /* running the state's own Lua under a pcall (set-up) */
+    bool abandoned;              /* the engine gave up joining it (engine.c) */
     uint64_t drain_deadline;
     struct loop_timer measure_end_timer, publish_timer;
     uint64_t measure_start;

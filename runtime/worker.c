@@ -319,7 +319,7 @@ static int rt_ready(lua_State *L)
         pool_release(t->pool, w->conn);
         w->conn = NULL;
     }
-    if (t->draining) {
+    if (t->draining || t->lua_abort) {
         lua_pushboolean(L, 0);
         return 1;
     }
@@ -351,6 +351,7 @@ static bool begin_tx(struct worker *w, uint64_t now)
     w->tx = i;
     w->tries = 1;
     w->tx_expired = false;
+    w->statements = 0;
     w->rand_saved = *w->rand;
     w->pool_wait_ns = 0;
     w->tx_start = now;
@@ -423,7 +424,7 @@ static int rt_next_tx(lua_State *L)
 {
     struct worker *w = rt_worker(L);
     struct thread *t = w->thread;
-    if (t->draining)
+    if (t->draining || t->lua_abort)   /* lua_abort: the Lua watchdog stopped this thread */
         return 0;
     uint64_t now = loop_now(t->loop);
     if (t->open_loop) {
@@ -519,6 +520,7 @@ static int rt_finish_tx(lua_State *L)
     }
     if (in_measure(t, end)) {
         struct tx_stats *s = &t->stats->tx[i];
+        t->stats->queries += w->statements;
         s->retries += (uint64_t)(w->tries - 1);
         if (ok) {
             s->count++;

@@ -212,7 +212,7 @@ progressive:
         lines = [line for line in p.stderr.splitlines() if line.startswith("stormdb:")]
         self.assertEqual(lines, [
             f"stormdb: {study}:4: progressive.strategy: no strategy named 'expo'; did you mean exponential? "
-            "(bundled: adaptive, exponential, fibonacci, linear; or a path to a .lua file)",
+            "(bundled: adaptive, exponential, fibonacci, linear, slo_search; or a path to a .lua file)",
             f"stormdb: {study}:6: progressive.max_workers: 2 is less than min_workers (4)",
             f"stormdb: {study}:7: progressive.bandz: unknown key; did you mean bands?",
         ])

