@@ -107,6 +107,25 @@ static int format_number(char *out, size_t size, lua_Number x)
     return len;
 }
 
+/* The text PostgreSQL reads for a Lua value: numbers as digits, booleans
+ * as t/f, strings as they are (num is scratch space for numbers). NULL for
+ * nil and for values that have no text form (tables, functions). */
+static const char *value_text(lua_State *L, int idx, char num[32], size_t *len)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+        *len = (size_t)format_number(num, 32, lua_tonumber(L, idx));
+        return num;
+    case LUA_TBOOLEAN:
+        *len = 1;
+        return lua_toboolean(L, idx) ? "t" : "f";
+    case LUA_TSTRING:
+        return lua_tolstring(L, idx, len);
+    default:
+        return NULL;
+    }
+}
+
 /* PQcmdTuples' digits, without strtod. */
 static lua_Number parse_count(const char *s)
 {
@@ -365,28 +384,15 @@ static void store_command(lua_State *L, struct worker *w, int first)
     for (int i = 0; i < n; i++) {
         int idx = first + 1 + i;
         char num[32];
-        const char *v;
         size_t len;
-        switch (lua_type(L, idx)) {
-        case LUA_TNIL:
+        if (lua_isnil(L, idx)) {
             w->param_offs[i] = -1;
             continue;
-        case LUA_TNUMBER:
-            len = (size_t)format_number(num, sizeof num, lua_tonumber(L, idx));
-            v = num;
-            break;
-        case LUA_TBOOLEAN:
-            v = lua_toboolean(L, idx) ? "t" : "f";
-            len = 1;
-            break;
-        case LUA_TSTRING:
-            v = lua_tolstring(L, idx, &len);
-            break;
-        default:
+        }
+        const char *v = value_text(L, idx, num, &len);
+        if (!v)
             luaL_error(L, "parameter $%d: cannot send a %s (use a number, string, boolean or nil)", i + 1,
                        luaL_typename(L, idx));
-            return;
-        }
         if (!reserve(&w->params, &w->paramcap, w->paramlen + len + 1))
             luaL_error(L, "out of memory");
         memcpy(w->params + w->paramlen, v, len);
@@ -625,27 +631,10 @@ static struct copier_ud *check_copier(lua_State *L)
 static int append_field(lua_State *L, struct worker *w, int idx)
 {
     char num[32];
-    const char *v;
-    size_t len;
-    switch (lua_type(L, idx)) {
-    case LUA_TNIL:
-        v = "\\N";
-        len = 2;
-        break;
-    case LUA_TNUMBER:
-        len = (size_t)format_number(num, sizeof num, lua_tonumber(L, idx));
-        v = num;
-        break;
-    case LUA_TBOOLEAN:
-        v = lua_toboolean(L, idx) ? "t" : "f";
-        len = 1;
-        break;
-    case LUA_TSTRING:
-        v = lua_tolstring(L, idx, &len);
-        break;
-    default:
+    size_t len = 2;
+    const char *v = lua_isnil(L, idx) ? "\\N" : value_text(L, idx, num, &len);
+    if (!v)
         return luaL_error(L, "copier:row(): value %d is a %s", idx - 1, luaL_typename(L, idx));
-    }
     if (!reserve(&w->copybuf, &w->copycap, w->copylen + 2 * len + 2))
         return luaL_error(L, "out of memory");
     char *out = w->copybuf + w->copylen;
