@@ -3,8 +3,9 @@
 -- ends, so Ctrl-C or a crash never loses a finished band. At the end of the
 -- study the file is rewritten once, atomically, so every row carries the
 -- final analysis' scaling region. A missing figure is an empty cell, never
--- nan, inf or nil.
-local R = { description = "a study's bands as CSV rows, appended after every band" }
+-- nan, inf or nil. bottleneck_type is the band's classification from server
+-- observation (docs/observation.md), empty when the server was not observed.
+local R = { description = "a study's bands as CSV rows, appended after every band", extension = "csv" }
 R.__index = R
 
 R.columns = {
@@ -41,7 +42,7 @@ function R.row(band)
     std_dev_latency = p.std_dev_latency, errors = p.errors,
     efficiency_tps_per_worker = a.efficiency_tps_per_worker,
     marginal_gain_tps_per_worker = a.marginal_gain_tps_per_worker,
-    scaling_region = a.scaling_region, bottleneck_type = a.bottleneck_type,
+    scaling_region = a.scaling_region, bottleneck_type = a.bottleneck_type or band.bottleneck_type,
     qps = p.qps, p999_latency_ms = p.p999_latency_ms, retries = p.retries,
     pool_wait_p95_ms = p.pool_wait_p95_ms, status = band.status,
   }
@@ -50,35 +51,53 @@ function R.row(band)
   return table.concat(cells, ",")
 end
 
-local function fail(what, path, err)
-  error(string.format("cannot %s %s: %s", what, path, tostring(err)), 0)
+-- io's messages start with the path; ours say it once.
+local function reason(path, err)
+  err = tostring(err)
+  if err:sub(1, #path + 2) == path .. ": " then err = err:sub(#path + 3) end
+  return err
+end
+
+-- Writes text to path (mode "w" or "a"), checking every step: a full disk
+-- shows at the write, the flush or the close. Raises "cannot write PATH:
+-- reason".
+local function put(path, mode, text)
+  local f, err = io.open(path, mode)
+  if not f then error(string.format("cannot write %s: %s", path, reason(path, err)), 0) end
+  local ok, werr = f:write(text)
+  if ok then ok, werr = f:flush() end
+  local closed, cerr = f:close()
+  if not ok or not closed then
+    error(string.format("cannot write %s: %s", path, reason(path, werr or cerr)), 0)
+  end
 end
 
 function R:on_run_start(run)
-  local f, err = io.open(self.path, "w")
-  if not f then fail("write", self.path, err) end
-  f:write(table.concat(R.columns, ","), "\n")
-  f:close()
+  put(self.path, "w", table.concat(R.columns, ",") .. "\n")
   run.exports = run.exports or {}
   table.insert(run.exports, self.path)
 end
 
 function R:on_band(band)
-  local f, err = io.open(self.path, "a")
-  if not f then fail("append to", self.path, err) end
-  f:write(R.row(band), "\n")
-  f:close()
+  put(self.path, "a", R.row(band) .. "\n")
 end
 
+-- The final rewrite goes through a temporary file that replaces the CSV
+-- only when it was written whole: a failure leaves the rows already there.
 function R:on_run_done(run)
   local tmp = self.path .. ".tmp"
-  local f, err = io.open(tmp, "w")
-  if not f then fail("write", tmp, err) end
-  f:write(table.concat(R.columns, ","), "\n")
-  for _, band in ipairs(run.bands) do f:write(R.row(band), "\n") end
-  f:close()
-  local ok, rerr = os.rename(tmp, self.path)
-  if not ok then fail("write", self.path, rerr) end
+  local lines = { table.concat(R.columns, ",") }
+  for _, band in ipairs(run.bands) do lines[#lines + 1] = R.row(band) end
+  local ok, err = pcall(put, tmp, "w", table.concat(lines, "\n") .. "\n")
+  if not ok then
+    os.remove(tmp)
+    error(err, 0)
+  end
+  local renamed, rerr = os.rename(tmp, self.path)
+  if not renamed then
+    os.remove(tmp)
+    error(string.format("cannot write %s: %s", self.path, tostring(rerr)), 0)
+  end
 end
 
 return R

@@ -138,10 +138,8 @@ local function run_band(cfg, dsn, opts, wl, server)
     },
     bands = {},
   }
-  local reporters = { require("reporters.console").new() }
-  if cfg.json then
-    reporters[#reporters + 1] = require("reporters.json").new { path = cfg.json }
-  end
+  local reporters, berr = require("stormdb.report").build(cfg)
+  if not reporters then return fail(EXIT_BAD_INPUT, "%s", berr) end
   local obs = observer(cfg, dsn, function(m) each(reporters, "on_note", m, run) end)
   run.server_settings = obs and obs:study_settings()
   local ok, err = pcall(each, reporters, "on_run_start", run)
@@ -179,6 +177,7 @@ local function run_band(cfg, dsn, opts, wl, server)
   if (band.errors_by_sqlstate.LUA or 0) > 0 then
     return EXIT_SCRIPT_ERRORS
   end
+  if require("stormdb.report").failed(reporters) then return EXIT_FAILED end
   return 0
 end
 
@@ -391,12 +390,9 @@ local function study_main(cfg, wl, opts)
   if cfg.dry_run then return dry_run(cfg, plan, phases, label) end
   if not cfg.given.seed then cfg.seed = random_seed() end
 
-  local base
-  if study.export_csv or study.export_json then
-    local berr
-    base, berr = export_base(study)
-    if not base then return fail(EXIT_BAD_INPUT, "%s: %s", cfg.where.export_path, berr) end
-  end
+  -- the reporters (docs/reporters.md): found and started before connecting
+  local reporters, berr = require("stormdb.report").build(cfg, function() return export_base(study) end)
+  if not reporters then return fail(EXIT_BAD_INPUT, "%s", berr) end
   local most = 0
   for _, b in ipairs(plan) do most = math.max(most, b.connections) end
   local dsn, server = database(cfg, most)
@@ -454,18 +450,7 @@ local function study_main(cfg, wl, opts)
     study = { strategy = label, plan = plan, phases = phases, export_files = {} },
     exports = {},
   }
-  if base and study.export_csv then table.insert(run.study.export_files, base .. ".csv") end
-  if base and study.export_json then table.insert(run.study.export_files, base .. ".json") end
-  local reporters = { require("reporters.console").new() }
-  if base and study.export_csv then
-    reporters[#reporters + 1] = require("reporters.csv").new { path = base .. ".csv" }
-  end
-  if base and study.export_json then
-    reporters[#reporters + 1] = require("reporters.json").new { path = base .. ".json" }
-  end
-  if cfg.json then
-    reporters[#reporters + 1] = require("reporters.json").new { path = cfg.json }
-  end
+  run.study.export_files = require("stormdb.report").files(reporters)
   local progress_interval = cfg.progress > 0 and cfg.progress or 1
   local options_json = cjson.encode(opts)
   local obs = observer(cfg, dsn, function(m) each(reporters, "on_note", m, run) end)
@@ -492,6 +477,7 @@ local function study_main(cfg, wl, opts)
   end)
   if obs then obs:close() end
   if not rok then status = fail(EXIT_FAILED, "%s", tostring(rerr)) end
+  if status == 0 and require("stormdb.report").failed(reporters) then status = EXIT_FAILED end
   return stop_server(status)
 end
 
