@@ -41,6 +41,8 @@ static void usage(FILE *out)
             "  stormdb list                        bundled workloads, strategies and reporters\n"
             "  stormdb server start|stop DIR       a throwaway PostgreSQL that outlives one command\n"
             "  stormdb analyze FILE [options]      scalability analysis of a saved result (JSON or CSV)\n"
+            "  stormdb report RESULT.json -o OUT   a self-contained HTML report with charts\n"
+            "  stormdb compare BASE.json CUR.json  regression gate: exit 1 when figures got worse beyond noise\n"
             "  stormdb run SCRIPT --help           the script's own options\n"
             "\n"
             "SCRIPT is a bundled workload's name (stormdb list) or a path to a Lua file.\n"
