@@ -8,7 +8,10 @@
 --   read(path) -> doc | nil, message
 --     doc.source         "json" or "csv"
 --     doc.path           the path as given
---     doc.bands[i]       normalised band (fields below), in file order
+--     doc.bands[i]       normalised band (fields below), in file order: the
+--                        measured ones; a band that could not run (status
+--                        "failed", no figures) is in doc.failed_bands
+--                        instead ({band_number, workers, connections, error})
 --     doc.raw            JSON: the decoded document; CSV: {header = {names},
 --                        rows = {{cell strings..., line = N}}}
 --     doc.metadata, doc.configuration, doc.schema_version   (JSON, when present)
@@ -351,15 +354,29 @@ local function read_json(path, text)
     return nil, string.format("%s: not a stormdb result: bands is a %s, not an array", path,
       type(list) == "table" and "object" or json_type(list))
   end
-  local bands = {}
+  -- A band that could not run (status "failed": the server was gone) has
+  -- no figures: it is kept apart, so every reader sees measured bands only.
+  local bands, failed = {}, {}
   for i = 1, #list do
-    local band, err = json_band(path, i, list[i])
-    if not band then return nil, err end
-    bands[i] = band
+    local b = list[i]
+    if type(b) == "table" and b.status == "failed" and (b.performance == nil or b.performance == cjson.null) then
+      failed[#failed + 1] = {
+        band_number = tonumber(b.band_number) or i, workers = tonumber(b.workers),
+        connections = tonumber(b.connections), status = "failed",
+        error = type(b.error) == "string" and b.error or nil,
+      }
+    else
+      local band, err = json_band(path, i, b)
+      if not band then return nil, err end
+      bands[#bands + 1] = band
+    end
   end
   local function opt(v) if v ~= cjson.null then return v end end
+  if #bands == 0 and #failed > 0 then
+    return nil, string.format("%s: every band of this result failed; there is nothing to read", path)
+  end
   return {
-    source = "json", path = path, bands = bands, raw = doc,
+    source = "json", path = path, bands = bands, failed_bands = failed, raw = doc,
     schema_version = opt(doc.schema_version), metadata = opt(doc.metadata), configuration = opt(doc.configuration),
   }
 end

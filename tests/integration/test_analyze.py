@@ -216,6 +216,22 @@ class Analyze(StormdbTest):
         self.assertEqual([b["statistics"]["region"] for b in v02["bands"]],
                          [b["statistics"]["region"] for b in r["bands"]])
 
+    def test_failed_band_is_skipped(self):
+        # a study whose band could not run (the server was gone) keeps it in
+        # its JSON without figures: readers analyse the measured bands
+        with open(data("result.json")) as f:
+            doc = json.load(f)
+        measured = len(doc["bands"])
+        doc["bands"].insert(1, {"band_number": 99, "workers": 3, "connections": 3, "duration_seconds": 0,
+                                "status": "failed", "error": "the server has been unreachable for 10 s"})
+        path = os.path.join(self.tmp, "with_failed.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        _, r = self.analyze(path)
+        self.assertEqual(len(r["bands"]), measured)
+        self.assertNotIn(99, [b["band_number"] for b in r["bands"]])
+        self.assertEqual(r["analysis"]["mathematical_models"]["best_fit"], "usl")
+
     def test_unicode_on_a_terminal(self):
         master, slave = pty.openpty()
         p = subprocess.Popen([STORMDB, "analyze", data("usl_exact.csv")], stdout=slave,
