@@ -9,6 +9,7 @@
 #include "runtime/config_yaml.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +276,12 @@ int config_load_yaml(struct config *c, char *err, size_t errlen)
     if (errlen)
         err[0] = '\0';
     FILE *f = fopen(c->config_file, "rb");
+    struct stat st;
+    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        f = NULL;
+        errno = EISDIR;
+    }
     if (!f) {
         problem(&ld, "%s: cannot read the configuration file: %s", c->config_file, strerror(errno));
         return ld.problems;

@@ -7,6 +7,7 @@
 #include "runtime/thread.h"
 
 #include <lauxlib.h>
+#include <luajit.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -177,6 +178,7 @@ static void on_measure_end(struct loop_timer *tm)
 
 static void step(struct thread *t)
 {
+    atomic_store_explicit(&t->heartbeat, ++t->beats, memory_order_relaxed);
     run_queue(t);
     loop_step(t->loop, t->runq_head ? 0 : IDLE_WAIT_NS);
     run_queue(t);
@@ -223,6 +225,78 @@ static int read_mix(struct thread *t)
     return 0;
 }
 
+/* --- the Lua watchdog --------------------------------------------------------
+ *
+ * A script that loops without ever yielding (`while true do end` in setup,
+ * in init, at the top of the workload file) would hold its thread forever:
+ * the thread's loop never runs again, so Ctrl-C could not reach it. Until
+ * the band starts, and throughout setup/cleanup/check calls, Lua runs in
+ * the interpreter with a count hook: every HOOK_INSTRUCTIONS instructions
+ * it looks at the engine's flags and raises an error at the script's
+ * file:line once the thread must stop (quit; or stop in a call, which is
+ * what Ctrl-C and SIGTERM set). Once raised it is raised again at every
+ * check, so a script's own pcall cannot swallow it, and no worker starts a
+ * transaction afterwards (rt.next_tx, rt.ready).
+ *
+ * During a band the JIT is on and the hook is off (it would cost about a
+ * third of the interpreter's speed, and LuaJIT never calls hooks from
+ * compiled code anyway): a transaction that never yields is left to the
+ * engine's watchdog (engine.c), which gives up on the thread in time for
+ * the process to report and exit. See docs/reliability.md. */
+#define HOOK_INSTRUCTIONS 100000
+
+static const char hook_key = 'h';
+
+static const char *hook_reason(struct thread *t)
+{
+    if (t->lua_abort)
+        return t->abort_reason;
+    struct engine_shared *sh = t->shared;
+    if (atomic_load_explicit(&sh->quit, memory_order_relaxed))
+        return "stopped: the engine is shutting down (Ctrl-C, SIGTERM or an error elsewhere) and this Lua code "
+               "never yields";
+    if (t->spec->mode == ENGINE_CALL && atomic_load_explicit(&sh->stop, memory_order_relaxed))
+        return "interrupted (SIGINT or SIGTERM) while running Lua";
+    return NULL;
+}
+
+static void watchdog_hook(lua_State *L, lua_Debug *ar)
+{
+    lua_pushlightuserdata(L, (void *)&hook_key);
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    struct thread *t = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    /* Raise only where an error is caught: in a worker's coroutine (its
+     * resume catches it) or in set-up code run under a pcall. An error in an
+     * unprotected lua_call of ours (a __tostring, say) would abort. */
+    if (!t || !((t->current && t->current->co == L) || t->lua_protected))
+        return;
+    const char *why = hook_reason(t);
+    if (!why)
+        return;
+    if (!t->lua_abort) {
+        snprintf(t->abort_reason, sizeof t->abort_reason, "%s", why);
+        t->lua_abort = true;
+        log_debug("thread %d: Lua watchdog: %s", t->index + 1, why);
+    }
+    /* The script's file:line where it was stopped: the hook's own record
+     * names the function running (luaL_where would name its caller). */
+    if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+        lua_pushfstring(L, "%s:%d: %s", ar->short_src, ar->currentline, t->abort_reason);
+    else
+        lua_pushstring(L, t->abort_reason);
+    lua_error(L);
+}
+
+static void install_watchdog(struct thread *t)
+{
+    lua_State *L = t->L;
+    lua_pushlightuserdata(L, (void *)&hook_key);
+    lua_pushlightuserdata(L, t);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+    lua_sethook(L, watchdog_hook, LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
+}
+
 static int setup_lua(struct thread *t)
 {
     const struct engine_spec *spec = t->spec;
@@ -232,6 +306,13 @@ static int setup_lua(struct thread *t)
         return -1;
     }
     lua_State *L = t->L;
+    install_watchdog(t);
+    /* Until the band starts (loading the workload, every worker's init) and
+     * in setup, cleanup and check, which run once and mostly wait for the
+     * server, Lua runs in the interpreter, where the watchdog's hook is
+     * always called: Ctrl-C stops even an endless loop there, at its
+     * file:line. start() turns the JIT back on for the band. */
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
     lua_pushlightuserdata(L, t);
@@ -240,7 +321,9 @@ static int setup_lua(struct thread *t)
     lua_pop(L, 2);
     db_register(L, t);
 
+    t->lua_protected = true;
     if (luaenv_require(L, "stormdb.worker") != 0) {
+        t->lua_protected = false;
         thread_fail(t, "%s", lua_tostring(L, -1));
         return -1;
     }
@@ -248,7 +331,9 @@ static int setup_lua(struct thread *t)
     lua_pushstring(L, spec->workload);
     lua_pushstring(L, spec->options_json ? spec->options_json : "{}");
     lua_pushstring(L, spec->mode == ENGINE_BAND ? "band" : spec->call);
-    if (luaenv_pcall(L, 3, 1) != 0) {
+    int rc = luaenv_pcall(L, 3, 1);
+    t->lua_protected = false;
+    if (rc != 0) {
         thread_fail(t, "%s", lua_tostring(L, -1));
         return -1;
     }
@@ -328,6 +413,13 @@ static void start(struct thread *t)
 {
     const struct engine_spec *spec = t->spec;
     t->measure_start = atomic_load(&t->shared->measure_start_ns);
+    if (spec->mode == ENGINE_BAND) {
+        /* The band's transactions run compiled and unhooked: a count hook
+         * costs about a third of the interpreter's speed. A transaction that
+         * never yields is the engine's watchdog's to handle (engine.c). */
+        lua_sethook(t->L, NULL, 0, 0);
+        luaJIT_setmode(t->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_ON);
+    }
     loop_update_now(t->loop);
     loop_timer_start(t->loop, &t->publish_timer, loop_now(t->loop) + PUBLISH_NS);
     if (spec->mode == ENGINE_BAND && spec->rate > 0) {
@@ -453,6 +545,8 @@ int thread_start(struct thread *t)
 {
     pthread_mutex_init(&t->mailbox_lock, NULL);
     atomic_store(&t->state, THREAD_STARTING);
+    atomic_store(&t->running_worker, 0);
+    atomic_store(&t->running_tx, -1);
     /* Signals are the main thread's business: engine threads never see them. */
     sigset_t all, old;
     sigfillset(&all);

@@ -156,6 +156,14 @@ struct thread {
     char abort_reason[160];
     bool lua_protected;          /* running the state's own Lua under a pcall (set-up) */
     bool abandoned;              /* the engine gave up joining it (engine.c) */
+    /* For the engine's message about a stuck thread (relaxed, shared): the
+     * worker being resumed and its transaction (-1 between transactions). */
+    _Atomic int running_worker, running_tx;
+    /* Loop turns, published every turn (relaxed): a thread whose count
+     * stands still is stuck in Lua. The engine's own bookkeeping follows. */
+    _Atomic uint64_t heartbeat;
+    uint64_t beats, seen_beat, seen_at;
+    bool stuck;
     uint64_t drain_deadline;
     struct loop_timer measure_end_timer, publish_timer;
     uint64_t measure_start;

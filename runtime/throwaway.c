@@ -101,19 +101,30 @@ static void drop_privileges(void)
 /* Runs argv with stdout/stderr into logfile; returns the child's pid. */
 static pid_t spawn(char *const argv[], const char *logfile, bool own_session, bool die_with_parent)
 {
+    /* A Ctrl-C or SIGTERM arriving between fork and exec must not be eaten
+     * by our own handler in the child (which would then start a server
+     * nobody stops): block them across fork; the child restores the default
+     * actions before unblocking, so a pending one takes effect there. */
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGINT);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, &old);
     pid_t pid = fork();
-    if (pid != 0)
+    if (pid != 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
         return pid;
-    /* The server gets its own session, so the terminal's Ctrl-C reaches
-     * stormdb only, and stormdb shuts the server down in order. */
+    }
+    /* The server (and initdb) get a session of their own, so the terminal's
+     * Ctrl-C reaches stormdb only, and stormdb shuts them down in order. */
     if (own_session)
         setsid();
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     drop_privileges();
     if (die_with_parent)
         prctl(PR_SET_PDEATHSIG, SIGINT); /* after setuid, which clears it */
@@ -127,6 +138,33 @@ static pid_t spawn(char *const argv[], const char *logfile, bool own_session, bo
         dup2(null, 0);
     execv(argv[0], argv);
     _exit(127);
+}
+
+/* Waits for a child (initdb), ending it early on Ctrl-C or SIGTERM, which
+ * would otherwise wait for it to finish (SA_RESTART). 0 when it exited on
+ * its own (status in *status), -1 when interrupted or lost. */
+static int wait_child(pid_t pid, int *status)
+{
+    if (pid < 0)
+        return 0;
+    for (;;) {
+        pid_t rc = waitpid(pid, status, WNOHANG);
+        if (rc == pid)
+            return 0;
+        if (rc < 0 && errno != EINTR) {
+            *status = 127 << 8; /* lost: reported as initdb failing */
+            return 0;
+        }
+        if (engine_interrupted()) {
+            /* initdb runs in a session of its own (spawn): end it and the
+             * postgres it runs at once; remove_tree clears what they left. */
+            kill(-pid, SIGKILL);
+            waitpid(pid, status, 0);
+            return -1;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 static void log_tail(const char *logfile, char *out, size_t size)
@@ -271,9 +309,17 @@ int throwaway_start(struct throwaway *tw, const struct throwaway_options *opt, c
     snprintf(logfile, sizeof logfile, "%s/server.log", tw->dir);
     char *initdb_argv[] = {initdb, "-D", data, "-U", "stormdb", "-A", "trust", "-E", "UTF8",
                            "--locale=C", "--no-sync", NULL};
-    pid_t pid = spawn(initdb_argv, logfile, false, true);
+    pid_t pid = spawn(initdb_argv, logfile, true, true);
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (wait_child(pid, &status) != 0) {
+        snprintf(err, errlen, "interrupted while creating the throwaway server");
+        goto fail;
+    }
+    if (engine_interrupted()) {
+        snprintf(err, errlen, "interrupted while starting the throwaway server");
+        goto fail;
+    }
+    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         char tail[512];
         log_tail(logfile, tail, sizeof tail);
         snprintf(err, errlen, "initdb failed: %s", tail[0] ? tail : "(no output)");

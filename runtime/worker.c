@@ -107,6 +107,7 @@ void worker_resume(struct worker *w, int nargs)
     w->since_yield = 0;
     struct worker *outer = t->current;
     t->current = w;
+    atomic_store_explicit(&t->running_worker, w->id, memory_order_relaxed);
     int rc = lua_resume(w->co, nargs);
     t->current = outer;
     if (rc == LUA_YIELD) {
@@ -349,6 +350,7 @@ static bool begin_tx(struct worker *w, uint64_t now)
     struct thread *t = w->thread;
     int i = pick_tx(t, w);
     w->tx = i;
+    atomic_store_explicit(&t->running_tx, i, memory_order_relaxed);
     w->tries = 1;
     w->tx_expired = false;
     w->statements = 0;
@@ -547,6 +549,7 @@ static int rt_finish_tx(lua_State *L)
         w->conn = NULL;
     }
     w->tx = -1;
+    atomic_store_explicit(&t->running_tx, -1, memory_order_relaxed);
     return 0;
 }
 

@@ -66,6 +66,18 @@ local function database(cfg, needs_connections)
   return server:conninfo(), server
 end
 
+-- --json FILE must be writable before anything runs (exit status 2, not a
+-- lost result at the end).
+local function json_writable(cfg)
+  if not cfg.json or cfg.dry_run then return nil end
+  local probe = cfg.json .. ".tmp"
+  local f, err = io.open(probe, "w")
+  if not f then return string.format("%s: cannot write %s: %s", cfg.where.json or "--json", cfg.json, err) end
+  f:close()
+  os.remove(probe)
+  return nil
+end
+
 local function server_version(dsn)
   local conn, err = require("stormdb.pg").connect(dsn)
   if not conn then return nil, err end
@@ -117,10 +129,51 @@ local function observer(cfg, dsn, note)
   return obs
 end
 
+-- Checks the largest band (of a study, or the one band of a run) against
+-- the server's max_connections before the first band; `where` names the
+-- setting to change. Returns true or nil, message.
+local function check_server_connections(cfg, dsn, plan, where)
+  local most, band = 0, nil
+  for _, b in ipairs(plan) do
+    if b.connections > most then most, band = b.connections, b end
+  end
+  local conn, err = require("stormdb.pg").connect(dsn)
+  if not conn then return nil, "cannot connect to the server: " .. tostring(err) end
+  local function show(name)
+    local rows = conn:query("SHOW " .. name)
+    return rows and rows[1] and tonumber(rows[1][name]) or nil
+  end
+  local max = show("max_connections")
+  local reserved = (show("superuser_reserved_connections") or 0) + (show("reserved_connections") or 0)
+  local rows = conn:query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+  local super = rows and rows[1] and rows[1].rolsuper == "t"
+  rows = conn:query("SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' " ..
+    "AND pid <> pg_backend_pid()")
+  local others = rows and rows[1] and tonumber(rows[1].n) or 0
+  conn:close()
+  if not max then return true end
+  local limit = super and max or max - reserved
+  where = where or (cfg.study.min_connections and cfg.where.max_connections or cfg.where.max_workers)
+  if most > limit then
+    return nil, string.format("%s: band %d needs %d connections but the server allows %d (SHOW max_connections: %d%s); " ..
+      "lower the connections or raise max_connections", where, band.band_number, most, limit, max,
+      (not super and reserved > 0) and string.format(", %d reserved for superusers", reserved) or "")
+  end
+  if most + others > limit then
+    io.stderr:write(string.format("stormdb: warning: %d other sessions are connected; band %d's %d connections " ..
+      "may not all fit in the server's %d\n", others, band.band_number, most, limit))
+  end
+  return true
+end
+
 local function run_band(cfg, dsn, opts, wl, server)
   local spec = engine_spec(cfg, dsn, opts)
   local version, verr = server_version(dsn)
   if not version then return fail(EXIT_FAILED, "cannot connect to the server: %s", verr) end
+  local fits, ferr = check_server_connections(cfg, dsn,
+    { { band_number = 1, workers = spec.workers, connections = spec.connections } },
+    cfg.given.connections and cfg.where.connections or cfg.where.workers)
+  if not fits then return fail(EXIT_BAD_INPUT, "%s", ferr) end
   local run = {
     schema_version = result.schema_version,
     metadata = {
@@ -336,42 +389,6 @@ local function export_base(study)
   return base
 end
 
--- Checks the study's largest band against the server's max_connections
--- before the first band. Returns true or nil, message.
-local function check_server_connections(cfg, dsn, plan)
-  local most, band = 0, nil
-  for _, b in ipairs(plan) do
-    if b.connections > most then most, band = b.connections, b end
-  end
-  local conn, err = require("stormdb.pg").connect(dsn)
-  if not conn then return nil, "cannot connect to the server: " .. tostring(err) end
-  local function show(name)
-    local rows = conn:query("SHOW " .. name)
-    return rows and rows[1] and tonumber(rows[1][name]) or nil
-  end
-  local max = show("max_connections")
-  local reserved = (show("superuser_reserved_connections") or 0) + (show("reserved_connections") or 0)
-  local rows = conn:query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-  local super = rows and rows[1] and rows[1].rolsuper == "t"
-  rows = conn:query("SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' " ..
-    "AND pid <> pg_backend_pid()")
-  local others = rows and rows[1] and tonumber(rows[1].n) or 0
-  conn:close()
-  if not max then return true end
-  local limit = super and max or max - reserved
-  local where = cfg.study.min_connections and cfg.where.max_connections or cfg.where.max_workers
-  if most > limit then
-    return nil, string.format("%s: band %d needs %d connections but the server allows %d (SHOW max_connections: %d%s); " ..
-      "lower the connections or raise max_connections", where, band.band_number, most, limit, max,
-      (not super and reserved > 0) and string.format(", %d reserved for superusers", reserved) or "")
-  end
-  if most + others > limit then
-    io.stderr:write(string.format("stormdb: warning: %d other sessions are connected; band %d's %d connections " ..
-      "may not all fit in the server's %d\n", others, band.band_number, most, limit))
-  end
-  return true
-end
-
 local function strategy_label(name)
   return name:match("([^/]+)%.lua$") or name
 end
@@ -395,8 +412,10 @@ local function study_main(cfg, wl, opts)
   if not reporters then return fail(EXIT_BAD_INPUT, "%s", berr) end
   local most = 0
   for _, b in ipairs(plan) do most = math.max(most, b.connections) end
+  local jerr = json_writable(cfg)
+  if jerr then return fail(EXIT_BAD_INPUT, "%s", jerr) end
   local dsn, server = database(cfg, most)
-  if not dsn then return fail(EXIT_FAILED, "%s", server) end
+  if not dsn then return fail(interrupted_status() or EXIT_FAILED, "%s", server) end
   local function stop_server(status)
     if server then
       if cfg.keep then
@@ -512,8 +531,10 @@ function M.main(cfg)
   end
   if not cfg.given.seed then cfg.seed = random_seed() end
 
+  local jerr = json_writable(cfg)
+  if jerr then return fail(EXIT_BAD_INPUT, "%s", jerr) end
   local dsn, server = database(cfg)
-  if not dsn then return fail(EXIT_FAILED, "%s", server) end
+  if not dsn then return fail(interrupted_status() or EXIT_FAILED, "%s", server) end
   local status
   if cfg.command == "run" and cfg.check then
     local ok, cerr = call(cfg, dsn, opts, "check")

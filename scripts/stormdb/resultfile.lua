@@ -291,7 +291,9 @@ local function json_band(path, i, b)
     local v = container[name]
     local field = loc == "band" and (at .. "." .. name) or (at .. ".performance." .. name)
     if v ~= nil and v ~= cjson.null then
-      if not finite(v) then
+      if type(v) == "number" and not finite(v) then
+        return nil, string.format("%s: %s: %s is not a finite number", path, field, tostring(v))
+      elseif not finite(v) then
         return nil, string.format("%s: %s: %s is not a number", path, field,
           type(v) == "string" and ("'" .. v .. "'") or json_type(v))
       end

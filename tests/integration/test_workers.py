@@ -1,6 +1,7 @@
 """Workers: 10 000 of them on 50 connections run without error in little
 memory; each has its own globals; and --seed repeats every worker's random
 draws exactly."""
+import os
 import resource
 import subprocess
 
@@ -20,7 +21,9 @@ class Workers(StormdbTest):
         self.assertEqual(perf["errors"], 0)
         self.assertGreater(perf["transactions"], 10000)
         self.assertGreater(perf["pool_wait_avg_ms"], 0)
-        if rss_kb > before:  # the largest child so far is this one
+        # the largest child so far is this one; a sanitizer build's shadow
+        # memory says nothing about stormdb's own footprint
+        if rss_kb > before and os.environ.get("STORMDB_SANITIZER", "none") == "none":
             self.assertLess(rss_kb, 300 * 1024)
 
     def test_globals_are_per_worker(self):

@@ -1,0 +1,1 @@
+return { options = { rows = { default = 10, min = 1, help = 'rows' } }, run = function(w) end }

@@ -1,0 +1,1 @@
+return { transactions = { { name = 'a', weight = -1, run = function(w) end } } }

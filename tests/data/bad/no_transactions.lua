@@ -1,0 +1,1 @@
+return { description = 'nothing to run' }

@@ -1,0 +1,1 @@
+return { run = function(w) w.db:exec( end }
