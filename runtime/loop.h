@@ -37,7 +37,6 @@ void loop_unwatch(struct loop *loop, struct loop_watch *w);
 
 void loop_timer_start(struct loop *loop, struct loop_timer *t, uint64_t deadline);
 void loop_timer_stop(struct loop *loop, struct loop_timer *t);
-static inline int loop_timer_armed(const struct loop_timer *t) { return t->slot != 0; }
 
 /* Waits at most max_wait_ns (0 = poll) for fds, dispatches them, then fires
  * due timers. Returns the number of callbacks run, or -1 on epoll failure. */

@@ -297,13 +297,6 @@ void pool_release(struct pool *p, struct conn *c)
     offer(p, s);
 }
 
-void pool_drain_waiters(struct pool *p, void (*fn)(struct pool_waiter *w))
-{
-    struct pool_waiter *w;
-    while ((w = pop_waiter(p)))
-        fn(w);
-}
-
 uint64_t pool_reconnects(const struct pool *p) { return p->reconnects; }
 int pool_connections_up(const struct pool *p) { return p->up; }
 uint64_t pool_down_since(const struct pool *p) { return p->down_since; }

@@ -50,10 +50,6 @@ void pool_cancel_wait(struct pool *p, struct pool_waiter *w);
  * or (when broken) to reconnection. */
 void pool_release(struct pool *p, struct conn *c);
 
-/* Calls fn for every waiter, after emptying the queue (used when a band
- * ends and nobody will be granted anything any more). */
-void pool_drain_waiters(struct pool *p, void (*fn)(struct pool_waiter *w));
-
 uint64_t pool_reconnects(const struct pool *p);
 int pool_connections_up(const struct pool *p);
 /* Since when no connection has been up (0 while at least one is). */

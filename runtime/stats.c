@@ -87,14 +87,6 @@ void stats_record_metric(struct stats *s, const char *name, uint64_t ns)
         hist_record(&m->values, ns);
 }
 
-uint64_t stats_total_errors(const struct stats *s)
-{
-    uint64_t n = 0;
-    for (int i = 0; i < s->ntx; i++)
-        n += s->tx[i].errors;
-    return n;
-}
-
 void stats_merge(struct stats *dst, const struct stats *src)
 {
     for (int i = 0; i < dst->ntx && i < src->ntx; i++) {

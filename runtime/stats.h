@@ -61,7 +61,6 @@ struct stats *stats_new(int ntx);
 void stats_free(struct stats *s);
 void stats_merge(struct stats *dst, const struct stats *src);
 void stats_count_error(struct stats *s, int tx, const char *sqlstate);
-uint64_t stats_total_errors(const struct stats *s);
 /* Records ns under the named metric (created on first use). */
 void stats_record_metric(struct stats *s, const char *name, uint64_t ns);
 

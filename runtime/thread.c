@@ -494,15 +494,8 @@ static void teardown(struct thread *t)
 {
     if (t->loop)
         loop_unwatch(t->loop, &t->wake_watch);
-    for (int i = 0; i < t->nworkers; i++) {
-        loop_timer_stop(t->loop, &t->workers[i]->timer);
-        loop_timer_stop(t->loop, &t->workers[i]->tx_timer);
-        free(t->workers[i]->sql);
-        free(t->workers[i]->params);
-        free(t->workers[i]->param_offs);
-        free(t->workers[i]->copybuf);
-        free(t->workers[i]);
-    }
+    for (int i = 0; i < t->nworkers; i++)
+        worker_free(t->workers[i]);
     free(t->workers);
     t->workers = NULL;
     startq_free(&t->starts);
