@@ -37,66 +37,9 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "runtime/lua_table.h"
 
-#define ARRAY_MT "stormdb.analysis.array"
 #define RESULT_MT "stormdb.analysis.result"
-
-/* ---- building tables --------------------------------------------------- */
-
-static void new_array(lua_State *L, int n)
-{
-    lua_createtable(L, n > 0 ? n : 0, 0);
-    luaL_getmetatable(L, ARRAY_MT);
-    lua_setmetatable(L, -2);
-}
-
-/* Appends the value on top to the array below it. */
-static void append(lua_State *L)
-{
-    lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
-}
-
-/* t[key] = x on the table on top; nothing when x is not finite. */
-static void set_number(lua_State *L, const char *key, double x)
-{
-    if (!isfinite(x))
-        return;
-    lua_pushnumber(L, (lua_Number)x);
-    lua_setfield(L, -2, key);
-}
-
-static void set_string(lua_State *L, const char *key, const char *s)
-{
-    if (!s)
-        return;
-    lua_pushstring(L, s);
-    lua_setfield(L, -2, key);
-}
-
-static void set_bool(lua_State *L, const char *key, bool b)
-{
-    lua_pushboolean(L, b);
-    lua_setfield(L, -2, key);
-}
-
-static void set_status(lua_State *L, enum analysis_status status, const char *message)
-{
-    set_string(L, "status", analysis_status_name(status));
-    set_string(L, "message", message);
-}
-
-/* t[key] = {low, high} when both ends are finite. */
-static void set_interval(lua_State *L, const char *key, double low, double high)
-{
-    if (!isfinite(low) || !isfinite(high))
-        return;
-    new_array(L, 2);
-    lua_pushnumber(L, (lua_Number)low);
-    lua_rawseti(L, -2, 1);
-    lua_pushnumber(L, (lua_Number)high);
-    lua_rawseti(L, -2, 2);
-    lua_setfield(L, -2, key);
-}
 
 /* ---- reading input ----------------------------------------------------- */
 
@@ -124,13 +67,6 @@ static const struct double_field band_doubles[] = {
     "workers, connections, seconds, tps, count, latency_sum_ms, latency_sumsq_ms2, latency_mean_ms, " \
     "latency_sd_ms, p95_ms, errors, busy_seconds, pool_wait_mean_ms"
 
-/* A whole number that fits an int (workers, connections, servers). */
-static int whole_int(lua_State *L, lua_Number x, const char *fn, const char *what)
-{
-    if (!(x == floor(x)) || fabs(x) > (lua_Number)INT_MAX)
-        luaL_error(L, "%s: %s must be a whole number", fn, what);
-    return (int)x;
-}
 
 /* The table at idx as a band; `label` names it in errors ("band 3"). */
 static void read_band(lua_State *L, int idx, const char *fn, const char *label, struct analysis_band *b)
@@ -150,10 +86,10 @@ static void read_band(lua_State *L, int idx, const char *fn, const char *label, 
         char what[96];
         snprintf(what, sizeof what, "%s: %s", label, key);
         if (strcmp(key, "workers") == 0) {
-            b->workers = whole_int(L, x, fn, what);
+            b->workers = lt_whole_int(L, x, fn, what);
             have_workers = true;
         } else if (strcmp(key, "connections") == 0) {
-            b->connections = whole_int(L, x, fn, what);
+            b->connections = lt_whole_int(L, x, fn, what);
             have_connections = true;
         } else {
             size_t i = 0;
@@ -283,81 +219,81 @@ static void push_band_stats(lua_State *L, const struct analysis_band_stats *s, i
 {
     lua_newtable(L);
     if (band > 0)
-        set_number(L, "band", band);
-    set_status(L, s->status, s->message);
-    set_number(L, "workers", s->workers);
-    set_number(L, "connections", s->connections);
+        lt_set_number(L, "band", band);
+    lt_set_status(L, s->status, s->message);
+    lt_set_number(L, "workers", s->workers);
+    lt_set_number(L, "connections", s->connections);
     if (s->status == ANALYSIS_INVALID_INPUT)
         return;
-    set_number(L, "tps", s->tps);
-    set_number(L, "tps_per_worker", s->tps_per_worker);
-    set_number(L, "tps_per_connection", s->tps_per_connection);
-    set_number(L, "connection_utilisation", s->connection_utilisation);
+    lt_set_number(L, "tps", s->tps);
+    lt_set_number(L, "tps_per_worker", s->tps_per_worker);
+    lt_set_number(L, "tps_per_connection", s->tps_per_connection);
+    lt_set_number(L, "connection_utilisation", s->connection_utilisation);
     if (s->status == ANALYSIS_NO_DATA)
         return;
-    set_number(L, "latency_mean_ms", s->latency_mean_ms);
-    set_number(L, "latency_ci_low_ms", s->latency_ci_low_ms);
-    set_number(L, "latency_ci_high_ms", s->latency_ci_high_ms);
-    set_number(L, "latency_ci_rel", s->latency_ci_rel);
+    lt_set_number(L, "latency_mean_ms", s->latency_mean_ms);
+    lt_set_number(L, "latency_ci_low_ms", s->latency_ci_low_ms);
+    lt_set_number(L, "latency_ci_high_ms", s->latency_ci_high_ms);
+    lt_set_number(L, "latency_ci_rel", s->latency_ci_rel);
     if (s->status != ANALYSIS_OK)
         return;
-    set_number(L, "latency_sd_ms", s->latency_sd_ms);
-    set_number(L, "latency_variance_ms2", s->latency_variance_ms2);
-    set_number(L, "latency_cv", s->latency_cv);
+    lt_set_number(L, "latency_sd_ms", s->latency_sd_ms);
+    lt_set_number(L, "latency_variance_ms2", s->latency_variance_ms2);
+    lt_set_number(L, "latency_cv", s->latency_cv);
 }
 
 static void push_queueing(lua_State *L, const struct analysis_queueing *q, int band)
 {
     lua_newtable(L);
     if (band > 0)
-        set_number(L, "band", band);
-    set_status(L, q->status, q->message);
-    set_number(L, "workers", q->workers);
-    set_number(L, "connections", q->connections);
+        lt_set_number(L, "band", band);
+    lt_set_status(L, q->status, q->message);
+    lt_set_number(L, "workers", q->workers);
+    lt_set_number(L, "connections", q->connections);
     if (q->status == ANALYSIS_INVALID_INPUT)
         return;
-    set_number(L, "response_ms", q->response_ms);
-    set_number(L, "littles_workers", q->littles_workers);
-    set_number(L, "littles_ratio", q->littles_ratio);
-    set_number(L, "arrival_rate", q->arrival_rate);
-    set_number(L, "measured_wait_ms", q->measured_wait_ms);
+    lt_set_number(L, "response_ms", q->response_ms);
+    lt_set_number(L, "littles_workers", q->littles_workers);
+    lt_set_number(L, "littles_ratio", q->littles_ratio);
+    lt_set_number(L, "arrival_rate", q->arrival_rate);
+    lt_set_number(L, "measured_wait_ms", q->measured_wait_ms);
     if (q->status == ANALYSIS_NO_DATA)
         return;
-    set_number(L, "service_rate", q->service_rate);
-    set_number(L, "offered_load", q->offered_load);
-    set_number(L, "utilisation", q->utilisation);
-    set_number(L, "p_wait", q->p_wait);
+    lt_set_number(L, "service_rate", q->service_rate);
+    lt_set_number(L, "offered_load", q->offered_load);
+    lt_set_number(L, "utilisation", q->utilisation);
+    lt_set_number(L, "p_wait", q->p_wait);
     if (q->status != ANALYSIS_OK)
         return; /* unstable: no finite predicted wait */
-    set_number(L, "predicted_wait_ms", q->predicted_wait_ms);
+    lt_set_number(L, "predicted_wait_ms", q->predicted_wait_ms);
     if (q->predicted_wait_ms > 0.0)
-        set_number(L, "wait_ratio", q->wait_ratio);
+        lt_set_number(L, "wait_ratio", q->wait_ratio);
 }
 
 static void push_fit(lua_State *L, const struct analysis_fit *f)
 {
     lua_newtable(L);
-    set_string(L, "model", analysis_model_name(f->model));
-    set_status(L, f->status, f->message);
+    lt_set_string(L, "model", analysis_model_name(f->model));
+    lt_set_status(L, f->status, f->message);
     if (f->status != ANALYSIS_OK)
         return;
-    set_number(L, "n", (double)f->n);
+    lt_set_number(L, "n", (double)f->n);
     for (size_t j = 0; j < f->nparams && j < ANALYSIS_FIT_MAX_PARAMS; j++) {
         const char *name = analysis_model_param_name(f->model, j);
         if (!name)
             break;
         char key[32];
-        set_number(L, name, f->param[j]);
+        lt_set_number(L, name, f->param[j]);
         snprintf(key, sizeof key, "%s_ci", name);
-        set_interval(L, key, f->param_ci_low[j], f->param_ci_high[j]);
+        lt_set_interval(L, key, f->param_ci_low[j], f->param_ci_high[j]);
         snprintf(key, sizeof key, "%s_se", name);
-        set_number(L, key, f->param_se[j]);
+        lt_set_number(L, key, f->param_se[j]);
     }
-    set_number(L, "r_squared", f->r_squared);
-    set_number(L, "adj_r_squared", f->adj_r_squared);
-    set_number(L, "aic", f->aic);
-    set_number(L, "rse", f->rse);
-    set_number(L, "rss", f->rss);
+    lt_set_number(L, "r_squared", f->r_squared);
+    lt_set_number(L, "adj_r_squared", f->adj_r_squared);
+    lt_set_number(L, "aic", f->aic);
+    lt_set_number(L, "rse", f->rse);
+    lt_set_number(L, "rss", f->rss);
 }
 
 static void push_usl(lua_State *L, const struct analysis_usl *u)
@@ -365,36 +301,36 @@ static void push_usl(lua_State *L, const struct analysis_usl *u)
     push_fit(L, &u->fit);
     if (u->fit.status != ANALYSIS_OK)
         return;
-    set_string(L, "peak_status", analysis_status_name(u->peak_status));
+    lt_set_string(L, "peak_status", analysis_status_name(u->peak_status));
     if (u->peak_status == ANALYSIS_OK) {
-        set_number(L, "peak_workers", u->peak_workers);
-        set_number(L, "peak_tps", u->peak_tps);
-        set_bool(L, "peak_extrapolated", u->peak_extrapolated);
+        lt_set_number(L, "peak_workers", u->peak_workers);
+        lt_set_number(L, "peak_tps", u->peak_tps);
+        lt_set_bool(L, "peak_extrapolated", u->peak_extrapolated);
     }
-    set_bool(L, "peak_significant", u->peak_significant);
-    set_bool(L, "sigma_pinned", u->sigma_pinned);
-    set_bool(L, "kappa_pinned", u->kappa_pinned);
-    set_number(L, "min_workers", u->min_workers);
-    set_number(L, "max_workers", u->max_workers);
+    lt_set_bool(L, "peak_significant", u->peak_significant);
+    lt_set_bool(L, "sigma_pinned", u->sigma_pinned);
+    lt_set_bool(L, "kappa_pinned", u->kappa_pinned);
+    lt_set_number(L, "min_workers", u->min_workers);
+    lt_set_number(L, "max_workers", u->max_workers);
 }
 
 static void push_models(lua_State *L, const struct analysis_models *m)
 {
     lua_newtable(L);
-    set_status(L, m->status, m->message);
-    set_string(L, "best_fit", analysis_model_name(m->best));
+    lt_set_status(L, m->status, m->message);
+    lt_set_string(L, "best_fit", analysis_model_name(m->best));
     if (m->status == ANALYSIS_OK) {
-        set_number(L, "r_squared", m->r_squared);
-        set_number(L, "adj_r_squared", m->adj_r_squared);
-        set_string(L, "peak_status", analysis_status_name(m->peak_status));
+        lt_set_number(L, "r_squared", m->r_squared);
+        lt_set_number(L, "adj_r_squared", m->adj_r_squared);
+        lt_set_string(L, "peak_status", analysis_status_name(m->peak_status));
         if (m->peak_status == ANALYSIS_OK || m->peak_status == ANALYSIS_UNBOUNDED) {
-            set_number(L, "predicted_peak_tps", m->predicted_peak_tps);
-            set_number(L, "predicted_peak_workers", m->predicted_peak_workers);
-            set_bool(L, "peak_extrapolated", m->peak_extrapolated);
+            lt_set_number(L, "predicted_peak_tps", m->predicted_peak_tps);
+            lt_set_number(L, "predicted_peak_workers", m->predicted_peak_workers);
+            lt_set_bool(L, "peak_extrapolated", m->peak_extrapolated);
         }
-        set_string(L, "saturation_status", analysis_status_name(m->saturation_status));
+        lt_set_string(L, "saturation_status", analysis_status_name(m->saturation_status));
         if (m->saturation_status == ANALYSIS_OK)
-            set_number(L, "saturation_workers", m->saturation_workers);
+            lt_set_number(L, "saturation_workers", m->saturation_workers);
     }
     lua_newtable(L);
     push_fit(L, &m->linear);
@@ -413,40 +349,40 @@ static void push_models(lua_State *L, const struct analysis_models *m)
 static void push_derivatives(lua_State *L, const struct analysis_derivatives *d)
 {
     bool efficiencies = d->baseline_tps_per_worker > 0.0;
-    new_array(L, (int)d->ngains);
+    lt_new_array(L, (int)d->ngains);
     for (size_t i = 0; i < d->ngains; i++) {
         const struct analysis_gain *g = &d->gains[i];
         lua_newtable(L);
-        set_number(L, "from_workers", g->from_workers);
-        set_number(L, "to_workers", g->to_workers);
-        set_number(L, "gain", g->gain);
+        lt_set_number(L, "from_workers", g->from_workers);
+        lt_set_number(L, "to_workers", g->to_workers);
+        lt_set_number(L, "gain", g->gain);
         if (efficiencies)
-            set_number(L, "efficiency", g->efficiency);
-        append(L);
+            lt_set_number(L, "efficiency", g->efficiency);
+        lt_append(L);
     }
     lua_setfield(L, -2, "marginal_gains");
 
-    new_array(L, (int)d->ncurvature);
+    lt_new_array(L, (int)d->ncurvature);
     for (size_t i = 0; i < d->ncurvature; i++) {
         const struct analysis_curvature *c = &d->curvature[i];
         lua_newtable(L);
-        set_number(L, "workers", c->workers);
-        set_number(L, "d2", c->d2);
-        set_number(L, "sign", c->sign);
-        append(L);
+        lt_set_number(L, "workers", c->workers);
+        lt_set_number(L, "d2", c->d2);
+        lt_set_number(L, "sign", c->sign);
+        lt_append(L);
     }
     lua_setfield(L, -2, "curvature");
 
-    new_array(L, (int)d->ninflections);
+    lt_new_array(L, (int)d->ninflections);
     for (size_t i = 0; i < d->ninflections; i++) {
         const struct analysis_inflection *f = &d->inflections[i];
         lua_newtable(L);
-        set_number(L, "workers", f->workers);
-        set_number(L, "from_workers", f->from_workers);
-        set_number(L, "to_workers", f->to_workers);
-        set_string(L, "direction",
+        lt_set_number(L, "workers", f->workers);
+        lt_set_number(L, "from_workers", f->from_workers);
+        lt_set_number(L, "to_workers", f->to_workers);
+        lt_set_string(L, "direction",
                    f->direction == ANALYSIS_CONCAVE_TO_CONVEX ? "concave_to_convex" : "convex_to_concave");
-        append(L);
+        lt_append(L);
     }
     lua_setfield(L, -2, "inflection_points");
 }
@@ -454,30 +390,30 @@ static void push_derivatives(lua_State *L, const struct analysis_derivatives *d)
 static void push_region_summary(lua_State *L, const char *key, const struct analysis_region_summary *s)
 {
     lua_newtable(L);
-    new_array(L, (int)s->count);
+    lt_new_array(L, (int)s->count);
     for (size_t i = 0; i < s->count; i++) {
         lua_pushnumber(L, s->workers[i]);
         lua_rawseti(L, -2, (int)i + 1);
     }
     lua_setfield(L, -2, "bands");
     if (s->description[0])
-        set_string(L, "description", s->description);
+        lt_set_string(L, "description", s->description);
     lua_setfield(L, -2, key);
 }
 
 static void push_thresholds(lua_State *L, const struct analysis_region_thresholds *t)
 {
     lua_newtable(L);
-    set_number(L, "linear", t->linear);
-    set_number(L, "diminishing", t->diminishing);
-    set_number(L, "saturation", t->saturation);
+    lt_set_number(L, "linear", t->linear);
+    lt_set_number(L, "diminishing", t->diminishing);
+    lt_set_number(L, "saturation", t->saturation);
     lua_setfield(L, -2, "thresholds");
 }
 
 static void push_regions(lua_State *L, const struct analysis_regions *r)
 {
     lua_newtable(L);
-    set_status(L, r->status, r->message);
+    lt_set_status(L, r->status, r->message);
     push_thresholds(L, &r->thresholds);
     push_region_summary(L, "linear_scaling", &r->linear_scaling);
     push_region_summary(L, "diminishing_returns", &r->diminishing_returns);
@@ -488,49 +424,49 @@ static void push_regions(lua_State *L, const struct analysis_regions *r)
 static void push_optimum(lua_State *L, const struct analysis_optimum *o)
 {
     lua_newtable(L);
-    set_status(L, o->status, o->message);
+    lt_set_status(L, o->status, o->message);
     if (o->p95_objective_ms > 0.0)
-        set_number(L, "p95_objective_ms", o->p95_objective_ms);
+        lt_set_number(L, "p95_objective_ms", o->p95_objective_ms);
     if (o->reasoning[0])
-        set_string(L, "reasoning", o->reasoning);
+        lt_set_string(L, "reasoning", o->reasoning);
     if (o->status != ANALYSIS_OK && o->status != ANALYSIS_OBJECTIVE_UNMET)
         return;
-    set_number(L, "candidates", (double)o->candidates);
-    set_bool(L, "errors_excluded", o->errors_excluded);
-    set_bool(L, "all_bands_had_errors", o->all_bands_had_errors);
+    lt_set_number(L, "candidates", (double)o->candidates);
+    lt_set_bool(L, "errors_excluded", o->errors_excluded);
+    lt_set_bool(L, "all_bands_had_errors", o->all_bands_had_errors);
     if (o->usl_peak) {
-        set_number(L, "usl_peak_workers", o->usl_peak_workers);
-        set_number(L, "usl_peak_tps", o->usl_peak_tps);
-        set_bool(L, "usl_peak_extrapolated", o->usl_peak_extrapolated);
+        lt_set_number(L, "usl_peak_workers", o->usl_peak_workers);
+        lt_set_number(L, "usl_peak_tps", o->usl_peak_tps);
+        lt_set_bool(L, "usl_peak_extrapolated", o->usl_peak_extrapolated);
     }
     if (o->status != ANALYSIS_OK)
         return;
-    set_number(L, "band", o->band + 1);
-    set_number(L, "workers", o->workers);
-    set_number(L, "connections", o->connections);
-    set_number(L, "tps", o->tps);
-    set_number(L, "efficiency", o->efficiency);
+    lt_set_number(L, "band", o->band + 1);
+    lt_set_number(L, "workers", o->workers);
+    lt_set_number(L, "connections", o->connections);
+    lt_set_number(L, "tps", o->tps);
+    lt_set_number(L, "efficiency", o->efficiency);
     if (o->p95_ms > 0.0) /* 0: the band had no p95 */
-        set_number(L, "p95_ms", o->p95_ms);
-    set_number(L, "confidence", o->confidence);
-    set_number(L, "fit_quality", o->fit_quality);
-    set_number(L, "noise", o->noise);
+        lt_set_number(L, "p95_ms", o->p95_ms);
+    lt_set_number(L, "confidence", o->confidence);
+    lt_set_number(L, "fit_quality", o->fit_quality);
+    lt_set_number(L, "noise", o->noise);
 }
 
 static void push_recommendations(lua_State *L, const struct analysis_recommendation *recs, size_t n)
 {
-    new_array(L, (int)n);
+    lt_new_array(L, (int)n);
     for (size_t i = 0; i < n; i++) {
         const struct analysis_recommendation *r = &recs[i];
         lua_newtable(L);
-        set_string(L, "type", analysis_rec_type_name(r->type));
-        set_number(L, "priority", (double)r->priority);
-        set_string(L, "priority_name", analysis_rec_priority_name(r->priority));
-        set_string(L, "category", analysis_rec_category_name(r->category));
-        set_string(L, "suggestion", r->suggestion);
-        set_number(L, "expected_gain", r->expected_gain);
-        set_number(L, "confidence", r->confidence);
-        append(L);
+        lt_set_string(L, "type", analysis_rec_type_name(r->type));
+        lt_set_number(L, "priority", (double)r->priority);
+        lt_set_string(L, "priority_name", analysis_rec_priority_name(r->priority));
+        lt_set_string(L, "category", analysis_rec_category_name(r->category));
+        lt_set_string(L, "suggestion", r->suggestion);
+        lt_set_number(L, "expected_gain", r->expected_gain);
+        lt_set_number(L, "confidence", r->confidence);
+        lt_append(L);
     }
 }
 
@@ -538,15 +474,15 @@ static void push_answer(lua_State *L, const char *key, const struct analysis_cap
                         const char *latency_kind)
 {
     lua_newtable(L);
-    set_status(L, a->status, a->message);
-    set_number(L, "target", a->target);
+    lt_set_status(L, a->status, a->message);
+    lt_set_number(L, "target", a->target);
     if (latency_kind)
-        set_string(L, "latency_kind", latency_kind);
+        lt_set_string(L, "latency_kind", latency_kind);
     if (a->status == ANALYSIS_OK) {
-        set_number(L, "workers", a->workers);
-        set_number(L, "tps", a->tps);
-        set_number(L, "latency_ms", a->latency_ms);
-        set_bool(L, "extrapolated", a->extrapolated);
+        lt_set_number(L, "workers", a->workers);
+        lt_set_number(L, "tps", a->tps);
+        lt_set_number(L, "latency_ms", a->latency_ms);
+        lt_set_bool(L, "extrapolated", a->extrapolated);
     }
     lua_setfield(L, -2, key);
 }
@@ -560,12 +496,12 @@ static void push_options(lua_State *L, const struct analysis_options *o)
 {
     lua_newtable(L);
     if (o->p95_objective_ms > 0.0)
-        set_number(L, "slo_p95_ms", o->p95_objective_ms);
+        lt_set_number(L, "slo_p95_ms", o->p95_objective_ms);
     if (o->target_tps > 0.0)
-        set_number(L, "target_tps", o->target_tps);
+        lt_set_number(L, "target_tps", o->target_tps);
     if (o->target_latency_ms > 0.0) {
-        set_number(L, "max_latency_ms", o->target_latency_ms);
-        set_string(L, "latency_kind", latency_kind_name(o->target_latency_kind));
+        lt_set_number(L, "max_latency_ms", o->target_latency_ms);
+        lt_set_string(L, "latency_kind", latency_kind_name(o->target_latency_kind));
     }
     push_thresholds(L, &o->regions);
     lua_setfield(L, -2, "options");
@@ -576,16 +512,16 @@ static void push_bands(lua_State *L, const struct analysis_result *r, bool compu
 {
     double baseline = computed && r->series.n > 0 ? r->series.tps[0] / r->series.workers[0] : 0.0;
     bool regions = computed && r->regions.status == ANALYSIS_OK;
-    new_array(L, (int)r->nbands);
+    lt_new_array(L, (int)r->nbands);
     for (size_t i = 0; i < r->nbands; i++) {
         push_band_stats(L, &r->bands[i], (int)i + 1);
         if (computed && r->bands[i].status != ANALYSIS_INVALID_INPUT && baseline > 0.0)
-            set_number(L, "scaling_efficiency", r->bands[i].tps_per_worker / baseline);
+            lt_set_number(L, "scaling_efficiency", r->bands[i].tps_per_worker / baseline);
         if (regions && r->regions.band_region[i] != ANALYSIS_REGION_NONE) {
-            set_string(L, "region", analysis_region_name(r->regions.band_region[i]));
-            set_number(L, "step_efficiency", r->regions.point_efficiency[r->series.band_point[i]]);
+            lt_set_string(L, "region", analysis_region_name(r->regions.band_region[i]));
+            lt_set_number(L, "step_efficiency", r->regions.point_efficiency[r->series.band_point[i]]);
         }
-        append(L);
+        lt_append(L);
     }
     lua_setfield(L, -2, "bands");
 }
@@ -596,7 +532,7 @@ static void push_result(lua_State *L, const struct analysis_result *r)
      * the zeroed parts would read as status ok: leave them out. */
     bool computed = r->series.status == ANALYSIS_OK;
     lua_newtable(L);
-    set_status(L, r->status, r->message);
+    lt_set_status(L, r->status, r->message);
     if (r->status == ANALYSIS_INVALID_INPUT) {
         for (size_t i = 0; i < r->nbands; i++) {
             if (r->bands[i].status == ANALYSIS_INVALID_INPUT) {
@@ -608,10 +544,10 @@ static void push_result(lua_State *L, const struct analysis_result *r)
     }
     push_options(L, &r->options);
     push_bands(L, r, computed);
-    new_array(L, (int)r->nbands);
+    lt_new_array(L, (int)r->nbands);
     for (size_t i = 0; i < r->nbands; i++) {
         push_queueing(L, &r->queueing[i], (int)i + 1);
-        append(L);
+        lt_append(L);
     }
     lua_setfield(L, -2, "queueing");
     if (!computed)
@@ -628,7 +564,7 @@ static void push_result(lua_State *L, const struct analysis_result *r)
     if (r->options.target_tps > 0.0 || r->options.target_latency_ms > 0.0) {
         lua_newtable(L);
         if (r->p95_ratio > 0.0)
-            set_number(L, "p95_ratio", r->p95_ratio);
+            lt_set_number(L, "p95_ratio", r->p95_ratio);
         if (r->options.target_tps > 0.0)
             push_answer(L, "workers_for_tps", &r->workers_for_tps, NULL);
         if (r->options.target_latency_ms > 0.0)
@@ -793,34 +729,34 @@ static int l_erlang_c(lua_State *L)
     if (rates) {
         lambda = (double)luaL_checknumber(L, 1);
         mu = (double)luaL_checknumber(L, 2);
-        c = whole_int(L, luaL_checknumber(L, 3), "analysis.erlang_c", "c (servers)");
+        c = lt_whole_int(L, luaL_checknumber(L, 3), "analysis.erlang_c", "c (servers)");
         a = mu > 0.0 ? lambda / mu : NAN;
     } else {
-        c = whole_int(L, luaL_checknumber(L, 1), "analysis.erlang_c", "c (servers)");
+        c = lt_whole_int(L, luaL_checknumber(L, 1), "analysis.erlang_c", "c (servers)");
         a = (double)luaL_checknumber(L, 2);
     }
     double p = 0.0;
     enum analysis_status st = analysis_erlang_c(c, a, &p);
     lua_newtable(L);
-    set_string(L, "status", analysis_status_name(st));
-    set_string(L, "message", st == ANALYSIS_OK         ? "ok"
+    lt_set_string(L, "status", analysis_status_name(st));
+    lt_set_string(L, "message", st == ANALYSIS_OK         ? "ok"
                              : st == ANALYSIS_UNSTABLE ? "utilisation >= 1: the queue grows without bound"
                                                        : "needs c >= 1 and a finite offered load >= 0 (mu > 0)");
-    set_number(L, "servers", c);
+    lt_set_number(L, "servers", c);
     if (st == ANALYSIS_INVALID_INPUT)
         return 1;
-    set_number(L, "offered_load", a);
-    set_number(L, "utilisation", a / c);
-    set_number(L, "p_wait", p);
+    lt_set_number(L, "offered_load", a);
+    lt_set_number(L, "utilisation", a / c);
+    lt_set_number(L, "p_wait", p);
     if (rates && st == ANALYSIS_OK && c * mu > lambda)
-        set_number(L, "mean_wait", p / (c * mu - lambda));
+        lt_set_number(L, "mean_wait", p / (c * mu - lambda));
     return 1;
 }
 
 /* erlang_b(c, a) -> blocking probability */
 static int l_erlang_b(lua_State *L)
 {
-    int c = whole_int(L, luaL_checknumber(L, 1), "analysis.erlang_b", "c (servers)");
+    int c = lt_whole_int(L, luaL_checknumber(L, 1), "analysis.erlang_b", "c (servers)");
     double b = analysis_erlang_b(c, (double)luaL_checknumber(L, 2));
     lua_pushnumber(L, isfinite(b) ? b : 0.0);
     return 1;
@@ -833,11 +769,11 @@ static int l_little(lua_State *L)
     double response_ms = (double)luaL_checknumber(L, 2);
     lua_newtable(L);
     double n = tps * response_ms / 1000.0;
-    set_number(L, "littles_workers", n);
+    lt_set_number(L, "littles_workers", n);
     if (!lua_isnoneornil(L, 3)) {
         double workers = (double)luaL_checknumber(L, 3);
         if (workers > 0.0)
-            set_number(L, "littles_ratio", n / workers);
+            lt_set_number(L, "littles_ratio", n / workers);
     }
     return 1;
 }
@@ -856,333 +792,6 @@ static int l_status_text(lua_State *L)
     return 1;
 }
 
-/* ---- bottleneck classification ----------------------------------------- */
-
-/*
- * bottleneck(evidence) or bottleneck({evidence, evidence, ...}) -> the
- * classification (docs/observation.md). The evidence table has the groups
- * of struct analysis_bottleneck_evidence: top-level figures of the band,
- * and the optional tables activity, database, host, client, settings and
- * previous (the band before, same shape). An array of evidence tables is
- * merged first (analysis_bottleneck_merge).
- */
-
-struct evidence_field {
-    const char *group;   /* NULL: top level */
-    const char *name;
-    size_t offset;
-};
-
-#define EV(group, name, field) {group, name, offsetof(struct analysis_bottleneck_evidence, field)}
-static const struct evidence_field evidence_doubles[] = {
-    EV(NULL, "seconds", seconds),
-    EV(NULL, "tps", tps),
-    EV(NULL, "qps", qps),
-    EV(NULL, "latency_ms", latency_ms),
-    EV(NULL, "pool_wait_ms", pool_wait_ms),
-    EV(NULL, "peak_workers", peak_workers),
-    EV(NULL, "rtt_ms", rtt_ms),
-    EV("activity", "rounds", rounds),
-    EV("activity", "backends", backends),
-    EV("activity", "active", active),
-    EV("activity", "cpu", wait[ANALYSIS_WAIT_CPU]),
-    EV("activity", "io", wait[ANALYSIS_WAIT_IO]),
-    EV("activity", "lock", wait[ANALYSIS_WAIT_LOCK]),
-    EV("activity", "lwlock", wait[ANALYSIS_WAIT_LWLOCK]),
-    EV("activity", "ipc", wait[ANALYSIS_WAIT_IPC]),
-    EV("activity", "client", wait[ANALYSIS_WAIT_CLIENT]),
-    EV("activity", "other", wait[ANALYSIS_WAIT_OTHER]),
-    EV("database", "blks_read", blks_read),
-    EV("database", "blks_hit", blks_hit),
-    EV("database", "temp_files", temp_files),
-    EV("database", "temp_bytes", temp_bytes),
-    EV("database", "xact_commit", xact_commit),
-    EV("database", "deadlocks", deadlocks),
-    EV("host", "cpu_busy", host_cpu_busy),
-    EV("host", "iowait", host_iowait),
-    EV("host", "steal", host_steal),
-    EV("host", "mem_available", mem_available),
-    EV("host", "context_switches", context_switches),
-    EV("client", "cpu", client_cpu),
-    EV("settings", "shared_buffers_bytes", shared_buffers_bytes),
-    EV("settings", "work_mem_bytes", work_mem_bytes),
-    EV("settings", "max_connections", max_connections),
-    EV("settings", "effective_io_concurrency", effective_io_concurrency),
-};
-#undef EV
-
-#define NEVIDENCE (sizeof evidence_doubles / sizeof evidence_doubles[0])
-#define EVIDENCE_TOP                                                                                      \
-    "workers, connections, threads, cores, seconds, tps, qps, latency_ms, pool_wait_ms, peak_workers, "  \
-    "rtt_ms, region, activity, database, host, client, settings, previous"
-
-static const char *evidence_fields_of(const char *group)
-{
-    if (strcmp(group, "activity") == 0)
-        return "rounds, backends, active, cpu, io, lock, lwlock, ipc, client, other, events";
-    if (strcmp(group, "database") == 0)
-        return "blks_read, blks_hit, temp_files, temp_bytes, xact_commit, deadlocks";
-    if (strcmp(group, "host") == 0)
-        return "cpu_busy, iowait, steal, mem_available, context_switches";
-    if (strcmp(group, "client") == 0)
-        return "cpu";
-    return "shared_buffers_bytes, work_mem_bytes, max_connections, effective_io_concurrency";
-}
-
-static int by_event_samples(const void *pa, const void *pb)
-{
-    const struct analysis_wait_event *a = pa, *b = pb;
-    if (a->samples != b->samples)
-        return a->samples > b->samples ? -1 : 1;
-    return strcmp(a->name, b->name);
-}
-
-/* activity.events: an array of {name = "Type:event", samples = n}; the
- * ANALYSIS_BOTTLENECK_EVENTS with the most samples are kept. */
-static void read_events(lua_State *L, int idx, const char *fn, const char *label,
-                        struct analysis_bottleneck_evidence *e)
-{
-    if (lua_type(L, idx) != LUA_TTABLE)
-        luaL_error(L, "%s: %sactivity.events must be an array, not a %s", fn, label, luaL_typename(L, idx));
-    size_t n = lua_objlen(L, idx);
-    struct analysis_wait_event *all = lua_newuserdata(L, (n ? n : 1) * sizeof *all);
-    for (size_t i = 0; i < n; i++) {
-        lua_rawgeti(L, idx, (int)i + 1);
-        if (lua_type(L, -1) != LUA_TTABLE)
-            luaL_error(L, "%s: %sactivity.events[%d] must be a table {name=, samples=}", fn, label, (int)i + 1);
-        lua_getfield(L, -1, "name");
-        lua_getfield(L, -2, "samples");
-        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TNUMBER)
-            luaL_error(L, "%s: %sactivity.events[%d] needs name (a string) and samples (a number)", fn, label,
-                       (int)i + 1);
-        snprintf(all[i].name, sizeof all[i].name, "%s", lua_tostring(L, -2));
-        all[i].samples = (double)lua_tonumber(L, -1);
-        lua_pop(L, 3);
-    }
-    qsort(all, n, sizeof *all, by_event_samples);
-    e->nevents = n < ANALYSIS_BOTTLENECK_EVENTS ? n : ANALYSIS_BOTTLENECK_EVENTS;
-    memcpy(e->events, all, e->nevents * sizeof *all);
-    lua_pop(L, 1);
-}
-
-/* The numbers of one group (the table at idx). */
-static void read_evidence_group(lua_State *L, int idx, const char *group, const char *fn, const char *label,
-                                struct analysis_bottleneck_evidence *e)
-{
-    if (lua_type(L, idx) != LUA_TTABLE)
-        luaL_error(L, "%s: %s%s must be a table, not a %s", fn, label, group, luaL_typename(L, idx));
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        if (key && strcmp(group, "activity") == 0 && strcmp(key, "events") == 0) {
-            read_events(L, lua_gettop(L), fn, label, e);
-            lua_pop(L, 1);
-            continue;
-        }
-        size_t i = 0;
-        while (key && i < NEVIDENCE &&
-               !(evidence_doubles[i].group && strcmp(evidence_doubles[i].group, group) == 0 &&
-                 strcmp(evidence_doubles[i].name, key) == 0))
-            i++;
-        if (!key || i == NEVIDENCE)
-            luaL_error(L, "%s: %s%s: unknown field '%s' (fields: %s)", fn, label, group, key ? key : "(not a string)",
-                       evidence_fields_of(group));
-        if (lua_type(L, -1) != LUA_TNUMBER)
-            luaL_error(L, "%s: %s%s.%s must be a number, not a %s", fn, label, group, key, luaL_typename(L, -1));
-        *(double *)((char *)e + evidence_doubles[i].offset) = (double)lua_tonumber(L, -1);
-        lua_pop(L, 1);
-    }
-}
-
-/* The evidence table at idx. `previous` is where its previous band goes
- * (NULL: a previous is not allowed here). */
-static void read_evidence(lua_State *L, int idx, const char *fn, const char *label,
-                          struct analysis_bottleneck_evidence *e, struct analysis_bottleneck_evidence *previous)
-{
-    analysis_bottleneck_evidence_init(e);
-    if (lua_type(L, idx) != LUA_TTABLE)
-        luaL_error(L, "%s: %sevidence must be a table, not a %s", fn, label, luaL_typename(L, idx));
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "%s: %sevidence has a key that is not a field name (fields: %s)", fn, label, EVIDENCE_TOP);
-        const char *key = lua_tostring(L, -2);
-        int v = lua_gettop(L);
-        if (strcmp(key, "activity") == 0 || strcmp(key, "database") == 0 || strcmp(key, "host") == 0 ||
-            strcmp(key, "client") == 0 || strcmp(key, "settings") == 0) {
-            read_evidence_group(L, v, key, fn, label, e);
-            e->has_database = e->has_database || strcmp(key, "database") == 0;
-            e->has_host = e->has_host || strcmp(key, "host") == 0;
-            e->has_client = e->has_client || strcmp(key, "client") == 0;
-        } else if (strcmp(key, "previous") == 0) {
-            if (!previous)
-                luaL_error(L, "%s: %sprevious: a previous band cannot have a previous band of its own", fn, label);
-            char plabel[64];
-            snprintf(plabel, sizeof plabel, "%sprevious: ", label);
-            read_evidence(L, v, fn, plabel, previous, NULL);
-            e->previous = previous;
-        } else if (strcmp(key, "region") == 0) {
-            const char *name = lua_type(L, v) == LUA_TSTRING ? lua_tostring(L, v) : "";
-            int r = ANALYSIS_REGION_NONE;
-            while (r < ANALYSIS_REGION_COUNT && strcmp(name, analysis_region_name((enum analysis_region)r)) != 0)
-                r++;
-            if (r == ANALYSIS_REGION_COUNT)
-                luaL_error(L, "%s: %sregion must be baseline, linear, diminishing, saturation, degradation or none",
-                           fn, label);
-            e->region = (enum analysis_region)r;
-        } else {
-            if (lua_type(L, v) != LUA_TNUMBER)
-                luaL_error(L, "%s: %s%s must be a number, not a %s", fn, label, key, luaL_typename(L, v));
-            lua_Number x = lua_tonumber(L, v);
-            char what[96];
-            snprintf(what, sizeof what, "%s%s", label, key);
-            if (strcmp(key, "workers") == 0)
-                e->workers = whole_int(L, x, fn, what);
-            else if (strcmp(key, "connections") == 0)
-                e->connections = whole_int(L, x, fn, what);
-            else if (strcmp(key, "threads") == 0)
-                e->threads = whole_int(L, x, fn, what);
-            else if (strcmp(key, "cores") == 0)
-                e->cores = whole_int(L, x, fn, what);
-            else {
-                size_t i = 0;
-                while (i < NEVIDENCE &&
-                       !(evidence_doubles[i].group == NULL && strcmp(evidence_doubles[i].name, key) == 0))
-                    i++;
-                if (i == NEVIDENCE)
-                    luaL_error(L, "%s: %sunknown field '%s' (fields: %s)", fn, label, key, EVIDENCE_TOP);
-                *(double *)((char *)e + evidence_doubles[i].offset) = (double)x;
-            }
-        }
-        lua_settop(L, v - 1);
-    }
-}
-
-static void push_bottleneck_metrics(lua_State *L, const struct analysis_bottleneck_evidence *e,
-                                    const struct analysis_bottleneck_metrics *m)
-{
-    lua_newtable(L);
-    if (m->activity) {
-        set_number(L, "active_share", m->active_share);
-        set_number(L, "client_wait_share", m->client_wait_share);
-        for (int c = 0; c < ANALYSIS_WAIT_COUNT; c++) {
-            char key[32];
-            snprintf(key, sizeof key, "%s_share", analysis_wait_class_name((enum analysis_wait_class)c));
-            set_number(L, key, m->share[c]);
-        }
-        set_number(L, "avg_active_backends", m->avg_active);
-    }
-    if (m->database) {
-        set_number(L, "hit_ratio", m->hit_ratio);
-        set_number(L, "reads_per_tx", m->reads_per_tx);
-        set_number(L, "temp_files_per_tx", m->temp_files_per_tx);
-        set_number(L, "temp_bytes_per_s", m->temp_bytes_per_s);
-    }
-    if (m->host) {
-        set_number(L, "host_cpu_busy", m->host_cpu_busy);
-        set_number(L, "host_iowait", m->host_iowait);
-        set_number(L, "host_steal", m->host_steal);
-        if (m->mem_available > 0.0)
-            set_number(L, "mem_available", m->mem_available);
-        set_number(L, "context_switches_per_tx", m->context_switches_per_tx);
-    }
-    if (m->client) {
-        set_number(L, "client_cpu", m->client_cpu);
-        set_number(L, "client_saturation", m->client_saturation);
-    }
-    if (m->latency) {
-        set_number(L, "latency_share", m->latency_share);
-        set_number(L, "pool_wait_share", m->pool_wait_share);
-        set_number(L, "pool_wait_ratio", m->pool_wait_ratio);
-        if (e->workers > e->connections && e->connections >= 1 && e->tps > 0.0) {
-            set_number(L, "p_wait", m->p_wait);
-            set_bool(L, "pool_unstable", m->pool_unstable);
-        }
-        if (m->littles_ratio > 0.0)
-            set_number(L, "littles_ratio", m->littles_ratio);
-    }
-    if (m->rtt) {
-        set_number(L, "rtt_ms", m->rtt_ms);
-        set_number(L, "statements_per_tx", m->statements_per_tx);
-        if (m->rtt_share > 0.0)
-            set_number(L, "rtt_share", m->rtt_share);
-    }
-}
-
-static void push_bottleneck(lua_State *L, const struct analysis_bottleneck_evidence *e,
-                            const struct analysis_bottleneck *b)
-{
-    lua_newtable(L);
-    set_status(L, b->status, b->message);
-    set_string(L, "type", analysis_bottleneck_type_name(b->type));
-    set_number(L, "confidence", b->confidence);
-    if (b->status == ANALYSIS_INVALID_INPUT)
-        return;
-    if (b->runner_up != ANALYSIS_BOTTLENECK_NONE)
-        set_string(L, "runner_up", analysis_bottleneck_type_name(b->runner_up));
-    lua_newtable(L);
-    for (int t = 1; t < ANALYSIS_BOTTLENECK_COUNT; t++)
-        set_number(L, analysis_bottleneck_type_name((enum analysis_bottleneck_type)t), b->score[t]);
-    lua_setfield(L, -2, "scores");
-    push_bottleneck_metrics(L, e, &b->metrics);
-    lua_setfield(L, -2, "metrics");
-    new_array(L, (int)b->nreasons);
-    for (size_t i = 0; i < b->nreasons; i++) {
-        lua_pushstring(L, b->reasons[i]);
-        append(L);
-    }
-    lua_setfield(L, -2, "reasons");
-    new_array(L, (int)b->nadvice);
-    for (size_t i = 0; i < b->nadvice; i++) {
-        lua_newtable(L);
-        set_string(L, "type", analysis_bottleneck_type_name(b->advice[i].type));
-        set_string(L, "action", b->advice[i].action);
-        set_string(L, "suggestion", b->advice[i].suggestion);
-        append(L);
-    }
-    lua_setfield(L, -2, "recommendations");
-}
-
-static int l_bottleneck(lua_State *L)
-{
-    const char *fn = "analysis.bottleneck";
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    lua_rawgeti(L, 1, 1);
-    bool list = lua_istable(L, -1);
-    lua_pop(L, 1);
-    /* Evidence structs live in userdata, so an error halfway cannot leak. */
-    struct analysis_bottleneck_evidence *merged = lua_newuserdata(L, 2 * sizeof *merged);
-    struct analysis_bottleneck *b = lua_newuserdata(L, sizeof *b);
-    if (!list) {
-        read_evidence(L, 1, fn, "", &merged[0], &merged[1]);
-    } else {
-        size_t n = lua_objlen(L, 1);
-        if (n > ANALYSIS_MAX_BANDS)
-            luaL_error(L, "%s: %d bands of evidence; at most %d are merged", fn, (int)n, ANALYSIS_MAX_BANDS);
-        struct analysis_bottleneck_evidence *all = lua_newuserdata(L, 2 * n * sizeof *all);
-        for (size_t i = 0; i < n; i++) {
-            char label[32];
-            snprintf(label, sizeof label, "band %d: ", (int)i + 1);
-            lua_rawgeti(L, 1, (int)i + 1);
-            read_evidence(L, lua_gettop(L), fn, label, &all[i], &all[n + i]);
-            lua_pop(L, 1);
-        }
-        analysis_bottleneck_merge(all, n, &merged[0]);
-    }
-    analysis_bottleneck_classify(&merged[0], b);
-    push_bottleneck(L, &merged[0], b);
-    return 1;
-}
-
-/* wait_class("LWLock") -> "lwlock"; nil or "" -> "cpu" */
-static int l_wait_class(lua_State *L)
-{
-    const char *t = luaL_optstring(L, 1, NULL);
-    lua_pushstring(L, analysis_wait_class_name(analysis_wait_class_of(t)));
-    return 1;
-}
-
 int luaopen_stormdb_analysis(lua_State *L)
 {
     static const luaL_Reg fns[] = {
@@ -1197,8 +806,6 @@ int luaopen_stormdb_analysis(lua_State *L)
         {"erlang_b", l_erlang_b},
         {"little", l_little},
         {"status_text", l_status_text},
-        {"bottleneck", l_bottleneck},
-        {"wait_class", l_wait_class},
         {NULL, NULL},
     };
     analysis_init();
@@ -1207,18 +814,18 @@ int luaopen_stormdb_analysis(lua_State *L)
         lua_setfield(L, -2, "__gc");
     }
     lua_pop(L, 1);
-    luaL_newmetatable(L, ARRAY_MT);
-    lua_pushstring(L, "array");
-    lua_setfield(L, -2, "__jsontype");
+    if (luaL_newmetatable(L, LUA_TABLE_ARRAY_MT)) {
+        lua_pushstring(L, "array");
+        lua_setfield(L, -2, "__jsontype");
+    }
     lua_pop(L, 1);
 
     lua_newtable(L);
     luaL_setfuncs(L, fns, 0);
-    luaL_getmetatable(L, ARRAY_MT);
+    luaL_getmetatable(L, LUA_TABLE_ARRAY_MT);
     lua_setfield(L, -2, "array_mt");
     lua_pushnumber(L, ANALYSIS_MAX_BANDS);
     lua_setfield(L, -2, "MAX_BANDS");
-    lua_pushnumber(L, ANALYSIS_BOTTLENECK_MIN_SCORE);
-    lua_setfield(L, -2, "BOTTLENECK_MIN_SCORE");
+    lua_bottleneck_register(L);
     return 1;
 }

@@ -13,6 +13,8 @@
  *   analysis.erlang_c(c, a) / erlang_c(lambda, mu, c), analysis.erlang_b(c, a)
  *   analysis.little(tps, response_ms [, workers])
  *   analysis.status_text(name), analysis.array_mt, analysis.MAX_BANDS
+ *   analysis.bottleneck(evidence | {evidence, ...}), analysis.wait_class(type),
+ *   analysis.BOTTLENECK_MIN_SCORE      (lua_bottleneck.c, docs/observation.md)
  *
  * Bands use the field names of struct analysis_band (milliseconds, seconds,
  * per-second rates). No NaN or Inf ever reaches Lua: a figure that cannot be
@@ -26,5 +28,7 @@
 #include <lua.h>
 
 int luaopen_stormdb_analysis(lua_State *L);
+/* Adds bottleneck, wait_class and BOTTLENECK_MIN_SCORE to the module table on top. */
+void lua_bottleneck_register(lua_State *L);
 
 #endif
