@@ -14,6 +14,8 @@ R.columns = {
   "marginal_gain_tps_per_worker", "scaling_region", "bottleneck_type",
   -- extra columns, after the v0.2 ones
   "qps", "p999_latency_ms", "retries", "pool_wait_p95_ms", "status",
+  -- open-loop bands (--rate, min_rate/max_rate, slo_search): band.rate's figures
+  "rate_target", "rate_achieved", "rate_lag_p99_ms", "rate_service_p99_ms", "rate_late", "rate_skipped",
 }
 
 function R.new(opts)
@@ -34,7 +36,7 @@ local function cell(v)
 end
 
 function R.row(band)
-  local p, a = band.performance or {}, band.analysis or {}
+  local p, a, r = band.performance or {}, band.analysis or {}, band.rate or {}
   local values = {
     band = band.band_number, workers = band.workers, connections = band.connections,
     duration_seconds = band.duration_seconds, tps = p.tps, avg_latency_ms = p.avg_latency_ms,
@@ -45,6 +47,8 @@ function R.row(band)
     scaling_region = a.scaling_region, bottleneck_type = a.bottleneck_type or band.bottleneck_type,
     qps = p.qps, p999_latency_ms = p.p999_latency_ms, retries = p.retries,
     pool_wait_p95_ms = p.pool_wait_p95_ms, status = band.status,
+    rate_target = r.target, rate_achieved = r.achieved, rate_lag_p99_ms = r.lag_p99_ms,
+    rate_service_p99_ms = r.service_p99_ms, rate_late = r.late, rate_skipped = r.skipped,
   }
   local cells = {}
   for i, c in ipairs(R.columns) do cells[i] = cell(values[c]) end

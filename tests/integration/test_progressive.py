@@ -19,7 +19,8 @@ from harness import SOURCE, STORMDB, StormdbTest, dsn, main
 
 CSV_COLUMNS = ("band,workers,connections,duration_seconds,tps,avg_latency_ms,p50_latency_ms,p95_latency_ms,"
                "p99_latency_ms,std_dev_latency,errors,efficiency_tps_per_worker,marginal_gain_tps_per_worker,"
-               "scaling_region,bottleneck_type,qps,p999_latency_ms,retries,pool_wait_p95_ms,status")
+               "scaling_region,bottleneck_type,qps,p999_latency_ms,retries,pool_wait_p95_ms,status,rate_target,"
+               "rate_achieved,rate_lag_p99_ms,rate_service_p99_ms,rate_late,rate_skipped")
 
 SELECT1 = 'return { run = function(w) w.db:exec("SELECT 1") end }\n'
 

@@ -86,7 +86,9 @@ class StudyExports(StormdbTest):
         rows = list(csv.reader(text.splitlines()))
         header = rows[0]
         self.assertEqual(header[:15], V02_COLUMNS, "the v0.2 columns, in order")
-        self.assertEqual(header[15:], ["qps", "p999_latency_ms", "retries", "pool_wait_p95_ms", "status"])
+        self.assertEqual(header[15:], ["qps", "p999_latency_ms", "retries", "pool_wait_p95_ms", "status",
+                                       "rate_target", "rate_achieved", "rate_lag_p99_ms", "rate_service_p99_ms",
+                                       "rate_late", "rate_skipped"])
         self.assertNotRegex(text.lower(), r"\bnan\b|\binf|\bnil\b")
         body = [dict(zip(header, r)) for r in rows[1:]]
         self.assertEqual([(r["band"], r["workers"], r["connections"]) for r in body],
@@ -101,6 +103,7 @@ class StudyExports(StormdbTest):
             self.assertLessEqual(float(r["p95_latency_ms"]), float(r["p99_latency_ms"]))
             self.assertIn(r["scaling_region"], ("baseline", "linear", "diminishing", "saturation", "degradation"))
             self.assertEqual(r["status"], "complete")
+            self.assertEqual(r["rate_target"], "", "a closed-loop band has no rate figures")
         self.assertEqual(body[0]["marginal_gain_tps_per_worker"], "", "the first band has no gain: an empty cell")
         for r in body[1:]:
             float(r["marginal_gain_tps_per_worker"])
