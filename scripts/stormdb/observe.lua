@@ -32,6 +32,8 @@
 local pg = require "stormdb.pg"
 local engine = require "stormdb.engine"
 local analysis = require "stormdb.analysis"
+local conninfo = require "stormdb.conninfo"
+local host = require "stormdb.host"
 
 local M = {}
 M.APPLICATION_NAME = "stormdb-observer"
@@ -57,183 +59,6 @@ local function clamp01(x)
   x = finite(x)
   if not x then return nil end
   return math.max(0, math.min(1, x))
-end
-
--- ---- conninfo -----------------------------------------------------------------
-
-local function is_uri(dsn) return dsn:match("^postgres://") or dsn:match("^postgresql://") end
-
-local function unescape_uri(s)
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
-
--- key = value pairs with libpq's quoting ('...' with \' and \\).
-local function parse_pairs(dsn)
-  local t, i, n = {}, 1, #dsn
-  while true do
-    local s = dsn:find("[^%s]", i)
-    if not s then break end
-    local eq = dsn:find("=", s, true)
-    if not eq then return t end
-    local key = dsn:sub(s, eq - 1):match("^(.-)%s*$")
-    local j = eq + 1
-    while j <= n and dsn:sub(j, j):match("%s") do j = j + 1 end
-    local quoted = dsn:sub(j, j) == "'"
-    if quoted then j = j + 1 end
-    local value = {}
-    while j <= n do
-      local ch = dsn:sub(j, j)
-      if ch == "\\" then
-        value[#value + 1] = dsn:sub(j + 1, j + 1)
-        j = j + 2
-      elseif (quoted and ch == "'") or (not quoted and ch:match("%s")) then
-        j = j + 1
-        break
-      else
-        value[#value + 1] = ch
-        j = j + 1
-      end
-    end
-    t[key] = table.concat(value)
-    i = j
-  end
-  return t
-end
-
--- postgresql://[user[:password]@][host[:port][,...]][/dbname][?key=value&...]
-local function parse_uri(dsn)
-  local t = {}
-  local rest = dsn:gsub("^%a+://", "")
-  local query = rest:match("%?(.*)$")
-  rest = rest:gsub("%?.*$", "")
-  local authority, path = rest:match("^([^/]*)/?(.*)$")
-  local hostpart = authority:match("@(.*)$") or authority
-  local hosts = {}
-  for h in (hostpart .. ","):gmatch("([^,]*),") do
-    local v6 = h:match("^%[(.-)%]")
-    hosts[#hosts + 1] = unescape_uri(v6 or (h:gsub(":%d*$", "")))
-  end
-  t.host = table.concat(hosts, ",")
-  if t.host == "" then t.host = nil end
-  if path and path ~= "" then t.dbname = unescape_uri(path) end
-  for k, v in (query or ""):gmatch("([^&=]+)=([^&]*)") do t[unescape_uri(k)] = unescape_uri(v) end
-  return t
-end
-
--- The conninfo's parameters as a table (a URI, key=value pairs, or a bare
--- database name); {} for the empty conninfo (libpq's defaults and PG*).
-function M.conninfo_params(dsn)
-  if dsn == nil or dsn == "" then return {} end
-  if is_uri(dsn) then return parse_uri(dsn) end
-  if dsn:find("=", 1, true) then return parse_pairs(dsn) end
-  return { dbname = dsn }
-end
-
-local function quote(v) return "'" .. v:gsub("\\", "\\\\"):gsub("'", "\\'") .. "'" end
-
--- The conninfo the observer connects with: the study's, with its own
--- application_name (a later keyword wins in libpq).
-function M.observer_conninfo(dsn, app)
-  app = app or M.APPLICATION_NAME
-  if dsn == nil or dsn == "" then return "application_name=" .. quote(app) end
-  if is_uri(dsn) then
-    local base = dsn:gsub("([?&])application_name=[^&]*&?", "%1"):gsub("[?&]$", "")
-    local encoded = app:gsub("[^%w%-_.~]", function(c) return string.format("%%%02X", c:byte()) end)
-    return base .. (base:find("?", 1, true) and "&" or "?") .. "application_name=" .. encoded
-  end
-  if dsn:find("=", 1, true) then return dsn .. " application_name=" .. quote(app) end
-  return "dbname=" .. quote(dsn) .. " application_name=" .. quote(app)
-end
-
--- The application_name of the workload's sessions: the conninfo's, else
--- PGAPPNAME, else the engine's fallback 'stormdb'.
-function M.workload_application_name(dsn)
-  return M.conninfo_params(dsn).application_name or os.getenv("PGAPPNAME") or "stormdb"
-end
-
--- Whether the server runs on this machine: a Unix socket (no host, a host
--- that starts with '/' or '@') or a loopback address (localhost, 127.x,
--- ::1). With several hosts, all must be local.
-function M.server_is_local(dsn)
-  local p = M.conninfo_params(dsn)
-  local hosts = p.hostaddr or p.host or os.getenv("PGHOSTADDR") or os.getenv("PGHOST") or ""
-  if hosts == "" then return true end
-  for h in (hosts .. ","):gmatch("([^,]*),") do
-    local local_host = h == "" or h:sub(1, 1) == "/" or h:sub(1, 1) == "@" or h == "localhost" or
-        h:match("^127%.%d+%.%d+%.%d+$") or h == "::1"
-    if not local_host then return false end
-  end
-  return true
-end
-
--- ---- /proc ---------------------------------------------------------------------
-
-local function read_file(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
--- Host CPU time (clock ticks) and context switches from /proc/stat.
-local function proc_stat()
-  local s = read_file("/proc/stat")
-  local line = s and s:match("^cpu%s+([^\n]+)")
-  if not line then return nil end
-  local v = {}
-  for x in line:gmatch("%d+") do v[#v + 1] = tonumber(x) end
-  local t = {
-    user = (v[1] or 0) + (v[2] or 0), system = (v[3] or 0) + (v[6] or 0) + (v[7] or 0),
-    idle = v[4] or 0, iowait = v[5] or 0, steal = v[8] or 0,
-  }
-  t.total = t.user + t.system + t.idle + t.iowait + t.steal
-  t.ctxt = tonumber(s:match("\nctxt%s+(%d+)"))
-  return t
-end
-
-local function proc_meminfo()
-  local s = read_file("/proc/meminfo")
-  if not s then return nil end
-  local function kb(name)
-    local v = tonumber(s:match("\n?" .. name .. ":%s+(%d+)"))
-    return v and v * 1024 or nil
-  end
-  local total, available = kb("MemTotal"), kb("MemAvailable")
-  if not total or not available then return nil end
-  return { total = total, available = available, cached = (kb("Cached") or 0) + (kb("Buffers") or 0) }
-end
-
-local clock_ticks = 100
-do
-  local ok, ffi = pcall(require, "ffi")
-  if ok then
-    pcall(ffi.cdef, "long sysconf(int name);")
-    local got, v = pcall(function() return tonumber(ffi.C.sysconf(2)) end) -- _SC_CLK_TCK
-    if got and v and v > 0 then clock_ticks = v end
-  end
-end
-
--- CPU seconds (user + system) from a /proc/.../stat file: a process (all
--- its threads) or one thread (/proc/PID/task/TID/stat).
-local function cpu_seconds(path)
-  local s = read_file(path)
-  local after = s and s:match("%)%s+(.*)$")
-  if not after then return nil end
-  local f = {}
-  for x in after:gmatch("%S+") do f[#f + 1] = x end
-  local utime, stime = tonumber(f[12]), tonumber(f[13])
-  if not utime or not stime then return nil end
-  return (utime + stime) / clock_ticks
-end
-
-local function self_cpu_seconds() return cpu_seconds("/proc/self/stat") end
-
--- The controller's own thread (the main thread: its id is the process id),
--- where the observer runs while engine threads run the load.
-local self_pid = (read_file("/proc/self/stat") or ""):match("^(%d+)")
-local function main_thread_cpu_seconds()
-  return self_pid and cpu_seconds("/proc/self/task/" .. self_pid .. "/stat") or nil
 end
 
 -- ---- the observer ----------------------------------------------------------------
@@ -265,10 +90,10 @@ function M.new(dsn, opts)
     self.opts[k] = v
   end
   self.dsn = dsn or ""
-  self.conninfo = M.observer_conninfo(self.dsn, self.opts.application_name)
-  self.workload_app = M.workload_application_name(self.dsn)
+  self.conninfo = conninfo.with_application_name(self.dsn, self.opts.application_name or M.APPLICATION_NAME)
+  self.workload_app = conninfo.application_name(self.dsn)
   if self.opts.host ~= nil then self.host_local = self.opts.host and true or false
-  else self.host_local = M.server_is_local(self.dsn) end
+  else self.host_local = conninfo.is_local(self.dsn) end
   self.cores = engine.cores()
   self.notes, self.noted, self.disabled = array(), {}, {}
   self.queries, self.spent = 0, 0
@@ -449,11 +274,11 @@ local DB_GAUGES = { numbackends = true }
 local IO_KEYS = { backend_type = true, object = true, context = true }
 
 function Obs:_snapshot()
-  local snap = { t = engine.now(), cpu = self_cpu_seconds(), main_cpu = main_thread_cpu_seconds() }
+  local snap = { t = engine.now(), cpu = host.process_cpu_seconds(), main_cpu = host.main_thread_cpu_seconds() }
   if self.host_local then
-    snap.stat = proc_stat()
-    snap.mem = proc_meminfo()
-    snap.observer_cpu = self.backend_pid and cpu_seconds("/proc/" .. self.backend_pid .. "/stat")
+    snap.stat = host.cpu()
+    snap.mem = host.memory()
+    snap.observer_cpu = self.backend_pid and host.cpu_seconds("/proc/" .. self.backend_pid .. "/stat")
   end
   if not self.conn then return snap end
   self:_query("pg_stat_clear_snapshot", "SELECT pg_stat_clear_snapshot()")
@@ -529,7 +354,7 @@ function Obs:_probe()
   local t1 = engine.now()
   if rows then self.rtts[#self.rtts + 1] = (t1 - t0) * 1000 end
   if self.host_local then
-    local mem = proc_meminfo()
+    local mem = host.memory()
     if mem and (not self.mem_low or mem.available < self.mem_low.available) then self.mem_low = mem end
   end
 end
