@@ -4,8 +4,8 @@
  * formula, an exact tie (precedence order, confidence 0), empty evidence
  * (none, no_data, confidence 0), invalid input, merging bands, and random
  * evidence that must never produce a NaN, an Inf or a score outside [0, 1].
- * Then the same from Lua: stormdb.analysis.bottleneck (tables in, tables
- * out, type errors raise). stormdb.observe's side is test_lua_observe.c.
+ * The Lua side (stormdb.analysis.bottleneck, stormdb.observe) is
+ * test_lua_bottleneck.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,13 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <lauxlib.h>
-#include <lua.h>
 
 #include "analysis/bottleneck.h"
-#include "runtime/lua_engine.h"
-#include "runtime/lua_env.h"
-#include "runtime/lua_server.h"
 
 #define assert_near(actual, expected, tol)                                                            \
     do {                                                                                              \
@@ -726,82 +721,6 @@ static void random_evidence_is_finite(void **state)
     }
 }
 
-/* ---- from Lua -------------------------------------------------------------- */
-
-/* Runs a chunk in a controller-like state (stormdb.engine and stormdb.pg
- * preloaded); the chunk asserts, and returns nothing or an error. */
-static void lua_check(const char *code)
-{
-    lua_State *L = luaenv_new(NULL);
-    assert_non_null(L);
-    luaenv_preload(L, "stormdb.engine", luaopen_stormdb_engine);
-    luaenv_preload(L, "stormdb.pg", luaopen_stormdb_pg);
-    if (luaL_loadstring(L, code) != 0 || luaenv_pcall(L, 0, 0) != 0) {
-        print_error("Lua: %s\n", lua_tostring(L, -1));
-        lua_close(L);
-        fail();
-    }
-    lua_close(L);
-}
-
-static void lua_binding(void **state)
-{
-    (void)state;
-    lua_check(
-        "local a = require 'stormdb.analysis'\n"
-        "local function finite(t, path)\n"
-        "  for k, v in pairs(t) do\n"
-        "    if type(v) == 'number' then assert(v == v and v ~= math.huge and v ~= -math.huge, path .. '.' .. k)\n"
-        "    elseif type(v) == 'table' then finite(v, path .. '.' .. k) end\n"
-        "  end\n"
-        "end\n"
-        "local lock = { workers = 8, connections = 8, threads = 2, cores = 2, seconds = 3, tps = 5000,\n"
-        "  qps = 15000, latency_ms = 1.6, pool_wait_ms = 0, region = 'saturation', rtt_ms = 0.1,\n"
-        "  activity = { rounds = 30, backends = 240, active = 200, cpu = 20, lock = 170, lwlock = 10,\n"
-        "    events = { { name = 'Lock:tuple', samples = 30 }, { name = 'Lock:transactionid', samples = 140 } } },\n"
-        "  database = { blks_hit = 1e6, blks_read = 5, xact_commit = 15000 },\n"
-        "  host = { cpu_busy = 0.5, iowait = 0, mem_available = 0.5 }, client = { cpu = 0.1 },\n"
-        "  settings = { shared_buffers_bytes = 134217728 } }\n"
-        "local b = a.bottleneck(lock)\n"
-        "assert(b.status == 'ok' and b.type == 'lock_contention', b.message)\n"
-        "assert(b.confidence > 0.5 and b.confidence <= 1)\n"
-        "assert(b.scores.lock_contention > 0.5 and b.scores.cpu_bound)\n"
-        "assert(b.reasons[1]:find('Lock:transactionid', 1, true), b.reasons[1])\n"
-        "assert(b.recommendations[1].action == 'reduce_lock_contention')\n"
-        "assert(b.metrics.lock_share and b.metrics.hit_ratio and b.metrics.rtt_ms == 0.1)\n"
-        "assert(b.metrics.p_wait == nil, 'no pool figures with workers = connections')\n"
-        "assert(getmetatable(b.reasons) == a.array_mt)\n"
-        "finite(b, 'b')\n"
-        /* a previous band and the array (merged) form */
-        "lock.previous = { workers = 4, connections = 4, tps = 4000, seconds = 3, latency_ms = 1 }\n"
-        "assert(a.bottleneck(lock).type == 'lock_contention')\n"
-        "lock.previous = nil\n"
-        "local m = a.bottleneck({ lock, lock })\n"
-        "assert(m.type == 'lock_contention' and math.abs(m.confidence - b.confidence) < 0.05)\n"
-        /* empty evidence: none, no_data, finite confidence */
-        "local e = a.bottleneck({})\n"
-        "assert(e.type == 'none' and e.status == 'no_data' and e.confidence == 0)\n"
-        "finite(e, 'e')\n"
-        /* a wrong value is data */
-        "local bad = a.bottleneck({ tps = 0/0, workers = 1 })\n"
-        "assert(bad.status == 'invalid_input' and bad.type == 'none' and bad.confidence == 0 and not bad.scores)\n"
-        /* wrong types and unknown fields raise, naming them */
-        "local function raises(t, text)\n"
-        "  local ok, err = pcall(a.bottleneck, t)\n"
-        "  assert(not ok and err:find(text, 1, true), tostring(err))\n"
-        "end\n"
-        "raises({ tps = 'x' }, 'tps must be a number')\n"
-        "raises({ nope = 1 }, \"unknown field 'nope'\")\n"
-        "raises({ activity = { waits = 1 } }, \"activity: unknown field 'waits'\")\n"
-        "raises({ host = 3 }, 'host must be a table')\n"
-        "raises({ region = 'steep' }, 'region must be')\n"
-        "raises({ workers = 1.5 }, 'workers must be a whole number')\n"
-        "raises({ previous = { previous = {} } }, 'cannot have a previous band')\n"
-        "raises({ { tps = 'x' } }, 'band 1: tps must be a number')\n"
-        "assert(a.wait_class('LWLock') == 'lwlock' and a.wait_class(nil) == 'cpu' and a.wait_class('') == 'cpu')\n"
-        "assert(a.BOTTLENECK_MIN_SCORE == 0.3)\n");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -822,7 +741,6 @@ int main(void)
         cmocka_unit_test(wait_classes),
         cmocka_unit_test(merge_bands),
         cmocka_unit_test(random_evidence_is_finite),
-        cmocka_unit_test(lua_binding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /*
- * The parts of the Lua library around server observation that need no
- * server: stormdb.conninfo (reading and amending a conninfo in every form
- * libpq takes), and stormdb.observe's evidence, baseline and offline study
- * classification built from saved bands.
+ * The bottleneck classification from Lua, and the parts of the observation
+ * that need no server: stormdb.analysis.bottleneck (tables in, tables out,
+ * type errors raise), stormdb.conninfo (reading and amending a conninfo in
+ * every form libpq takes), and stormdb.observe's evidence, baseline and
+ * offline study classification built from saved bands.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,64 @@ static void lua_check(const char *code)
         fail();
     }
     lua_close(L);
+}
+
+static void lua_binding(void **state)
+{
+    (void)state;
+    lua_check(
+        "local a = require 'stormdb.analysis'\n"
+        "local function finite(t, path)\n"
+        "  for k, v in pairs(t) do\n"
+        "    if type(v) == 'number' then assert(v == v and v ~= math.huge and v ~= -math.huge, path .. '.' .. k)\n"
+        "    elseif type(v) == 'table' then finite(v, path .. '.' .. k) end\n"
+        "  end\n"
+        "end\n"
+        "local lock = { workers = 8, connections = 8, threads = 2, cores = 2, seconds = 3, tps = 5000,\n"
+        "  qps = 15000, latency_ms = 1.6, pool_wait_ms = 0, region = 'saturation', rtt_ms = 0.1,\n"
+        "  activity = { rounds = 30, backends = 240, active = 200, cpu = 20, lock = 170, lwlock = 10,\n"
+        "    events = { { name = 'Lock:tuple', samples = 30 }, { name = 'Lock:transactionid', samples = 140 } } },\n"
+        "  database = { blks_hit = 1e6, blks_read = 5, xact_commit = 15000 },\n"
+        "  host = { cpu_busy = 0.5, iowait = 0, mem_available = 0.5 }, client = { cpu = 0.1 },\n"
+        "  settings = { shared_buffers_bytes = 134217728 } }\n"
+        "local b = a.bottleneck(lock)\n"
+        "assert(b.status == 'ok' and b.type == 'lock_contention', b.message)\n"
+        "assert(b.confidence > 0.5 and b.confidence <= 1)\n"
+        "assert(b.scores.lock_contention > 0.5 and b.scores.cpu_bound)\n"
+        "assert(b.reasons[1]:find('Lock:transactionid', 1, true), b.reasons[1])\n"
+        "assert(b.recommendations[1].action == 'reduce_lock_contention')\n"
+        "assert(b.metrics.lock_share and b.metrics.hit_ratio and b.metrics.rtt_ms == 0.1)\n"
+        "assert(b.metrics.p_wait == nil, 'no pool figures with workers = connections')\n"
+        "assert(getmetatable(b.reasons) == a.array_mt)\n"
+        "finite(b, 'b')\n"
+        /* a previous band and the array (merged) form */
+        "lock.previous = { workers = 4, connections = 4, tps = 4000, seconds = 3, latency_ms = 1 }\n"
+        "assert(a.bottleneck(lock).type == 'lock_contention')\n"
+        "lock.previous = nil\n"
+        "local m = a.bottleneck({ lock, lock })\n"
+        "assert(m.type == 'lock_contention' and math.abs(m.confidence - b.confidence) < 0.05)\n"
+        /* empty evidence: none, no_data, finite confidence */
+        "local e = a.bottleneck({})\n"
+        "assert(e.type == 'none' and e.status == 'no_data' and e.confidence == 0)\n"
+        "finite(e, 'e')\n"
+        /* a wrong value is data */
+        "local bad = a.bottleneck({ tps = 0/0, workers = 1 })\n"
+        "assert(bad.status == 'invalid_input' and bad.type == 'none' and bad.confidence == 0 and not bad.scores)\n"
+        /* wrong types and unknown fields raise, naming them */
+        "local function raises(t, text)\n"
+        "  local ok, err = pcall(a.bottleneck, t)\n"
+        "  assert(not ok and err:find(text, 1, true), tostring(err))\n"
+        "end\n"
+        "raises({ tps = 'x' }, 'tps must be a number')\n"
+        "raises({ nope = 1 }, \"unknown field 'nope'\")\n"
+        "raises({ activity = { waits = 1 } }, \"activity: unknown field 'waits'\")\n"
+        "raises({ host = 3 }, 'host must be a table')\n"
+        "raises({ region = 'steep' }, 'region must be')\n"
+        "raises({ workers = 1.5 }, 'workers must be a whole number')\n"
+        "raises({ previous = { previous = {} } }, 'cannot have a previous band')\n"
+        "raises({ { tps = 'x' } }, 'band 1: tps must be a number')\n"
+        "assert(a.wait_class('LWLock') == 'lwlock' and a.wait_class(nil) == 'cpu' and a.wait_class('') == 'cpu')\n"
+        "assert(a.BOTTLENECK_MIN_SCORE == 0.3)\n");
 }
 
 static void conninfo(void **state)
@@ -133,6 +192,7 @@ static void study_offline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lua_binding),
         cmocka_unit_test(conninfo),
         cmocka_unit_test(evidence_and_baseline),
         cmocka_unit_test(study_offline),
