@@ -95,9 +95,16 @@ static void describe(struct analysis_region_summary *s, const struct analysis_re
         a = 100.0 * t->diminishing;
         break;
     default:
-        fmt = "%s: throughput fell as workers were added (more than %.0f%% of the first band's TPS per "
-              "worker lost per added worker)";
-        a = -100.0 * t->saturation;
+        if (t->saturation < 0.0) {
+            fmt = "%s: throughput fell as workers were added (more than %.0f%% of the first band's TPS per "
+                  "worker lost per added worker)";
+            a = -100.0 * t->saturation;
+        } else {
+            /* a threshold at or above 0 (configurable): "fell" would not be true */
+            fmt = "%s: throughput stalled or fell (added workers brought %.0f%% or less of the first band's TPS "
+                  "per worker)";
+            a = 100.0 * t->saturation + 0.0; /* + 0.0: never "-0" */
+        }
         break;
     }
     snprintf(s->description, sizeof s->description, fmt, range, a, b);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analysis/regions.h"
 #include "runtime/clock.h"
 #include "runtime/duration.h"
 #include "runtime/embedded.h"
@@ -141,6 +142,24 @@ const struct config_option config_options[] = {
         "slo_search: stop when the bracket is narrower than this fraction of the rate (default 0.05)", "slo",
         "precision", 0),
 
+    /* analysis: how bands are read (docs/analysis.md) */
+    OPT("region-linear", CFG_NUMBER, region_linear, -10, 10, "E",
+        "analysis: a step is linear when its efficiency (gain per added worker / first band's TPS per worker) "
+        ">= E (default 0.8)",
+        "analysis", "region_linear", 0),
+    OPT("region-diminishing", CFG_NUMBER, region_diminishing, -10, 10, "E",
+        "analysis: diminishing when efficiency >= E, below that saturation (default 0.3)", "analysis",
+        "region_diminishing", 0),
+    OPT("region-saturation", CFG_NUMBER, region_saturation, -10, 10, "E",
+        "analysis: saturation while efficiency > E, degradation at or below it (default -0.05)", "analysis",
+        "region_saturation", 0),
+    OPT("knee-achieved-ratio", CFG_NUMBER, knee_achieved_ratio, 0, 1, "R",
+        "rate study: the knee is the first rate whose achieved throughput is below R of offered (default 0.95)",
+        "analysis", "knee_achieved_ratio", 0),
+    OPT("knee-latency-factor", CFG_NUMBER, knee_latency_factor, 1, 1000, "X",
+        "rate study: ... or whose p99 is over X times the lowest rate's, whichever comes first (default 2)",
+        "analysis", "knee_latency_factor", 0),
+
     /* database: (libpq keywords; built into one conninfo) */
     OPT("db-host", CFG_STRING, db_host, 0, 0, NULL, "server host or socket directory", DB, "host", CFG_NO_FLAG),
     OPT("db-port", CFG_STRING, db_port, 0, 0, NULL, "server port", DB, "port", CFG_NO_FLAG),
@@ -175,6 +194,13 @@ void config_init(struct config *c)
     c->export_csv = c->export_json = c->enable_analysis = true;
     c->observe = c->pg_stat_statements = true;
     c->observe_interval_ns = 100 * NS_PER_MS;
+    struct analysis_region_thresholds t;
+    analysis_region_thresholds_default(&t);
+    c->region_linear = t.linear;
+    c->region_diminishing = t.diminishing;
+    c->region_saturation = t.saturation;
+    c->knee_achieved_ratio = 0.95;
+    c->knee_latency_factor = 2.0;
 }
 
 void config_free(struct config *c)
@@ -848,6 +874,19 @@ int config_validate(const struct config *c, char *err, size_t errlen)
     if (config_given(c, "slo-precision") && (c->slo_precision < 0.001 || c->slo_precision > 0.5))
         problem(&p, "%s: %g: expected a fraction from 0.001 to 0.5", where_of(c, "slo-precision", w, sizeof w),
                 c->slo_precision);
+    struct analysis_region_thresholds t = {c->region_linear, c->region_diminishing, c->region_saturation};
+    if (!analysis_region_thresholds_valid(&t)) {
+        const char *key = config_given(c, "region-saturation")    ? "region-saturation"
+                          : config_given(c, "region-diminishing") ? "region-diminishing"
+                                                                  : "region-linear";
+        problem(&p, "%s: the region thresholds must keep region_linear (%g) > region_diminishing (%g) > "
+                    "region_saturation (%g)",
+                where_of(c, key, w, sizeof w), c->region_linear, c->region_diminishing, c->region_saturation);
+    }
+    if (!(c->knee_achieved_ratio > 0))
+        problem(&p, "%s: expected a fraction above 0 and at most 1", where_of(c, "knee-achieved-ratio", w, sizeof w));
+    if (!(c->knee_latency_factor > 1))
+        problem(&p, "%s: expected a factor above 1", where_of(c, "knee-latency-factor", w, sizeof w));
     if (config_given(c, "observe-interval") &&
         (c->observe_interval_ns < 10 * NS_PER_MS || c->observe_interval_ns > 60 * NS_PER_SEC))
         problem(&p, "%s: expected from 10ms to 1m", where_of(c, "observe-interval", w, sizeof w));

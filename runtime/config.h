@@ -83,6 +83,10 @@ struct config {
     bool observe, no_observe, pg_stat_statements;
     double min_rate, max_rate;  /* a study scaling the offered load */
     double slo_p99_ms, slo_p95_ms, slo_precision;
+    /* analysis: region thresholds (as analysis_region_thresholds) and the
+     * knee rule of a rate study */
+    double region_linear, region_diminishing, region_saturation;
+    double knee_achieved_ratio, knee_latency_factor;
     uint64_t observe_interval_ns;
     bool keep;
     bool help;

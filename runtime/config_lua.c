@@ -62,6 +62,17 @@ static void push_study(lua_State *L, const struct config *c)
         SETN("p95_ms", c->slo_p95_ms);
     SETN("precision", config_given(c, "slo-precision") ? c->slo_precision : 0.05);
     lua_setfield(L, -2, "slo");
+    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
+    SETN("linear", c->region_linear);
+    SETN("diminishing", c->region_diminishing);
+    SETN("saturation", c->region_saturation);
+    lua_setfield(L, -2, "thresholds");
+    lua_createtable(L, 0, 2);
+    SETN("achieved_ratio", c->knee_achieved_ratio);
+    SETN("latency_factor", c->knee_latency_factor);
+    lua_setfield(L, -2, "knee");
+    lua_setfield(L, -2, "analysis");
 #undef SETB
 #undef SETN
 #undef SETS

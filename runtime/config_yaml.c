@@ -4,8 +4,8 @@
  * line; then each key is looked up in the option table by (section, key) and
  * set with config_set_from(CFG_FROM_FILE). These keys are not options:
  * `workload_options:` (the workload's own options) and the top-level `scale:`
- * (the same, as older files wrote it), and the sections `database:`, `slo:` and
- * `progressive:` themselves. */
+ * (the same, as older files wrote it), and the sections `database:`, `slo:`,
+ * `analysis:` and `progressive:` themselves. */
 #include "runtime/config_yaml.h"
 
 #include <errno.h>
@@ -63,7 +63,8 @@ static int is_null(const yaml_node_t *n)
 }
 
 /* Keys a section allows, for "did you mean" and the list of what is allowed. */
-static const char *const top_extra[] = {"workload_options", "scale", "database", "progressive", "slo", NULL};
+static const char *const top_extra[] = {"workload_options", "scale", "database", "progressive", "slo", "analysis",
+                                         NULL};
 
 static int in_section(const struct config_option *o, const char *section)
 {
@@ -230,7 +231,7 @@ static void top_pair(struct loader *ld, const char *section, const char *key, co
 {
     (void)section;
     if (strcmp(key, "database") == 0 || strcmp(key, "progressive") == 0 || strcmp(key, "workload_options") == 0 ||
-        strcmp(key, "slo") == 0) {
+        strcmp(key, "slo") == 0 || strcmp(key, "analysis") == 0) {
         if (v->type == YAML_MAPPING_NODE) {
             each_pair(ld, v, key, section_pair);
         } else if (strcmp(key, "database") == 0 && v->type == YAML_SCALAR_NODE && !is_null(v)) {

@@ -396,9 +396,12 @@ end
 
 -- Throughput against offered load, over the complete open-loop bands, and
 -- the knee: the first rate at which the server no longer keeps up (achieved
--- below 95% of offered) or latency climbs (p99 above twice the lowest
--- rate's). nil when no band had a rate.
-function M.rate_analysis(history)
+-- below knee.achieved_ratio of offered, default 0.95) or latency climbs (p99
+-- above knee.latency_factor times the lowest rate's, default 2). nil when
+-- no band had a rate.
+function M.rate_analysis(history, knee)
+  knee = knee or {}
+  local min_ratio, factor = knee.achieved_ratio or 0.95, knee.latency_factor or 2
   local points = {}
   for _, b in ipairs(history) do
     local r, perf = b.rate, b.performance
@@ -413,23 +416,24 @@ function M.rate_analysis(history)
   if #points == 0 then return nil end
   table.sort(points, function(a, b) return a.offered < b.offered end)
   local base = points[1].p99_latency_ms
-  local knee
+  local found
   for _, p in ipairs(points) do
     local why
-    if (p.ratio or 0) < 0.95 then
+    if (p.ratio or 0) < min_ratio then
       why = string.format("achieved %.1f of %.1f offered", p.achieved or 0, p.offered)
-    elseif base and p.p99_latency_ms and p.p99_latency_ms > 2 * base then
-      why = string.format("p99 %.3g ms, over twice the %.3g ms at the lowest rate", p.p99_latency_ms, base)
+    elseif base and p.p99_latency_ms and p.p99_latency_ms > factor * base then
+      why = string.format("p99 %.3g ms, over %g times the %.3g ms at the lowest rate", p.p99_latency_ms, factor, base)
     end
     if why then
-      knee = { offered = p.offered, band = p.band, reason = why }
+      found = { offered = p.offered, band = p.band, reason = why }
       break
     end
   end
   return {
     points = points,
-    knee = knee,
-    summary = knee and string.format("the knee is at %.1f transactions/s offered: %s", knee.offered, knee.reason)
+    rule = { achieved_ratio = min_ratio, latency_factor = factor },
+    knee = found,
+    summary = found and string.format("the knee is at %.1f transactions/s offered: %s", found.offered, found.reason)
       or string.format("the server kept up with every rate offered, up to %.1f/s", points[#points].offered),
   }
 end
@@ -438,22 +442,26 @@ end
 
 -- The word for a marginal gain, from its efficiency e = gain / (TPS per
 -- worker of the first band): the added workers' productivity relative to
--- the first ones. Thresholds follow the analysis' regions (docs/analysis.md:
--- linear >= 0.8, diminishing >= 0.3, saturation > -0.05), with the
--- diminishing region split at 0.55 into good and diminishing.
-function M.rating(e)
+-- the first ones. Thresholds t are the analysis' regions (docs/analysis.md;
+-- default linear >= 0.8, diminishing >= 0.3, saturation > -0.05), with the
+-- diminishing region split at its middle (0.55) into good and diminishing.
+local DEFAULT_THRESHOLDS = { linear = 0.8, diminishing = 0.3, saturation = -0.05 }
+
+function M.rating(e, t)
   if e == nil then return nil end
-  if e >= 0.8 then return "excellent" end
-  if e >= 0.55 then return "good" end
-  if e >= 0.3 then return "diminishing" end
-  if e > -0.05 then return "saturation" end
+  t = t or DEFAULT_THRESHOLDS
+  if e >= t.linear then return "excellent" end
+  if e >= (t.linear + t.diminishing) / 2 then return "good" end
+  if e >= t.diminishing then return "diminishing" end
+  if e > t.saturation then return "saturation" end
   return "degradation"
 end
 
 -- Per-band figures the study adds (band.analysis): efficiency, marginal
--- gain against the previous complete band in run order, its rating, and the
--- TPS noise. scaling_region and bottleneck_type come later.
-function M.band_analysis(band, history, samples)
+-- gain against the previous complete band in run order, its rating (with
+-- the region thresholds t, default as the analysis'), and the TPS noise.
+-- scaling_region and bottleneck_type come later.
+function M.band_analysis(band, history, samples, t)
   local perf = band.performance
   local a = { tps_ci_rel = M.tps_noise(samples) }
   if band.status ~= "failed" and perf then
@@ -469,7 +477,7 @@ function M.band_analysis(band, history, samples)
       a.marginal_gain_tps_per_worker = finite((perf.tps - prev.performance.tps) / (band.workers - prev.workers))
       local base = first.performance.tps / first.workers
       if a.marginal_gain_tps_per_worker and base > 0 then
-        a.marginal_gain_rating = M.rating(a.marginal_gain_tps_per_worker / base)
+        a.marginal_gain_rating = M.rating(a.marginal_gain_tps_per_worker / base, t)
       end
     end
   end
@@ -626,6 +634,8 @@ function M.run(ctx)
   local status, stop = "complete", nil
   local failed, script_errors = 0, 0
   local noted = false
+  local thresholds = study.analysis and study.analysis.thresholds
+  local analysis_options = { thresholds = thresholds }
 
   local function finish_metadata()
     run.metadata.duration_total_seconds = finite(engine.now() - t0)
@@ -711,10 +721,10 @@ function M.run(ctx)
       script_errors = script_errors + (band.errors_by_sqlstate.LUA or 0)
     end
     history[k] = band
-    band.analysis = M.band_analysis(band, history, samples)
+    band.analysis = M.band_analysis(band, history, samples, thresholds)
     band.warnings = M.band_warnings(band, min_up)
     if obs and raw then obs:band_end(band) end
-    if study.enable_analysis and band.status == "complete" then M.analyse(history) end
+    if study.enable_analysis and band.status == "complete" then M.analyse(history, analysis_options) end
     finish_metadata()
     run.metadata.status = "running"
     each(reporters, "on_band", band, run)
@@ -752,13 +762,13 @@ function M.run(ctx)
   if stop then each(reporters, "on_note", stop, run) end
   run.stop_reason = stop
   run.metadata.stop_reason = stop
-  run.rate_analysis = M.rate_analysis(history)
+  run.rate_analysis = M.rate_analysis(history, study.analysis and study.analysis.knee)
   if study.enable_analysis and run.rate_analysis and M.distinct_workers(history) < 2 then
     -- the study scaled the offered load at one worker count: a scalability
     -- fit over workers has nothing to say; the rate analysis does
     run.analysis_note = "the study scaled the offered load, not workers: " .. run.rate_analysis.summary
   elseif study.enable_analysis then
-    local a, why = M.analyse(history)
+    local a, why = M.analyse(history, analysis_options)
     run.analysis = a
     run.analysis_note = why
   else

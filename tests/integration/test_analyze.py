@@ -160,6 +160,23 @@ class Analyze(StormdbTest):
         self.assertEqual(r["bands"][9]["pool_wait_avg_ms"], 14.233)
         self.assertIn("inflection point: 61.0 workers (concave -> convex, between 48 and 64 workers)", out)
 
+    def test_region_thresholds(self):
+        # step efficiencies 0.96, 0.82, 0.72, 0.40, 0.22, 0.04, -0.01, then below -0.05
+        out, r = self.analyze(data("peak_decline.csv"), "--region-linear", "0.9", "--region-diminishing", "0.5",
+                              "--region-saturation", "0")
+        sr = r["analysis"]["scaling_regions"]
+        self.assertEqual(sr["thresholds"], {"linear": 0.9, "diminishing": 0.5, "saturation": 0})
+        self.assertEqual([sr[k]["bands"] for k in
+                          ("linear_scaling", "diminishing_returns", "saturation", "degradation")],
+                         [[2], [4, 8], [16, 24, 32], [48, 64, 96]])
+        self.assertIn("each added worker brought at least 90% of", out)
+        self.assertIn("throughput stalled or fell (added workers brought 0% or less", " ".join(out.split()))
+        # one given, the others at their defaults; out of order is bad input, named
+        p = subprocess.run([STORMDB, "analyze", data("peak_decline.csv"), "--region-linear", "0.25"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertExit(p, 2)
+        self.assertIn("--region-linear (0.25) > --region-diminishing (0.3)", p.stderr)
+
     def test_extrapolated_capacity(self):
         out, r = self.analyze(data("still_scaling.csv"), "--target-tps", "2200", "--max-latency-ms", "15")
         c = r["analysis"]["capacity"]

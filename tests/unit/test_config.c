@@ -262,6 +262,27 @@ static void test_max_less_than_min(void **state)
     unload(l);
 }
 
+/* analysis: region thresholds keep their order, the knee limits their
+ * ranges; a flag fixes the file. */
+static void test_analysis_section(void **state)
+{
+    (void)state;
+    struct loaded *l = load("err_analysis.yaml", NULL);
+    expect_problems(l, 3,
+                    "%F:3: analysis.region_diminishing: the region thresholds must keep region_linear (0.8) > "
+                    "region_diminishing (0.9) > region_saturation (-0.05)",
+                    "%F:4: analysis.knee_achieved_ratio: expected a fraction above 0 and at most 1",
+                    "%F:5: analysis.knee_latency_factor: expected a factor above 1");
+    unload(l);
+    static const char *const fixed[] = {"region-linear", "0.95", "knee-achieved-ratio", "0.9",
+                                        "knee-latency-factor", "3", NULL};
+    l = load("err_analysis.yaml", fixed);
+    expect_problems(l, 0);
+    assert_true(l->c.region_linear == 0.95 && l->c.region_diminishing == 0.9);
+    assert_true(l->c.knee_achieved_ratio == 0.9 && l->c.knee_latency_factor == 3);
+    unload(l);
+}
+
 static void test_min_must_be_positive(void **state)
 {
     (void)state;
@@ -487,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_one_setting_two_ways),
         cmocka_unit_test(test_required),
         cmocka_unit_test(test_edit_distance),
+        cmocka_unit_test(test_analysis_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

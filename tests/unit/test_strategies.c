@@ -203,6 +203,36 @@ static void test_adaptive(void **state)
     expect(L, "tostring(progressive.refinement({ band(1, 100), band(2, 200), band(3, 150), band(4, 100) }))", "nil");
 }
 
+/* The knee of a rate study (first rate whose achieved share or p99 crosses
+ * the limits), with the default and with configured limits; and a gain's
+ * word on configured region thresholds. */
+static void test_knee_and_rating(void **state)
+{
+    lua_State *L = *state;
+    if (luaL_dostring(L,
+                      "function rated(offered, achieved, p99)\n"
+                      "  return { status = 'complete', band_number = offered, rate = { target = offered,\n"
+                      "    achieved = achieved }, performance = { p99_latency_ms = p99 } }\n"
+                      "end\n"
+                      "history = { rated(100, 100, 10), rated(200, 199, 15), rated(300, 290, 25),\n"
+                      "            rated(400, 330, 80) }\n"
+                      "function knee(limits)\n"
+                      "  local r = progressive.rate_analysis(history, limits)\n"
+                      "  return r.knee.offered .. ' ' .. r.rule.achieved_ratio .. ' ' .. r.rule.latency_factor\n"
+                      "end\n") != 0)
+        fail_msg("%s", lua_tostring(L, -1));
+    /* 300: p99 25 ms is over twice the 10 ms at the lowest rate */
+    expect(L, "knee()", "300 0.95 2");
+    /* latency allowed to triple: 300 holds (96.7% achieved), 400 does not keep up */
+    expect(L, "knee({ achieved_ratio = 0.95, latency_factor = 3 })", "400 0.95 3");
+    /* a stricter share: 200 (99.5%) misses 0.999 */
+    expect(L, "knee({ achieved_ratio = 0.999, latency_factor = 3 })", "200 0.999 3");
+    expect(L, "progressive.rating(0.6)", "good");
+    expect(L, "progressive.rating(0.6, { linear = 0.9, diminishing = 0.5, saturation = 0 })", "diminishing");
+    expect(L, "progressive.rating(0.75, { linear = 0.9, diminishing = 0.5, saturation = 0 })", "good");
+    expect(L, "progressive.rating(-0.01, { linear = 0.9, diminishing = 0.5, saturation = 0 })", "degradation");
+}
+
 static void test_bad_strategies(void **state)
 {
     lua_State *L = *state;
@@ -278,6 +308,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pairing_and_grid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_degradation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adaptive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_knee_and_rating, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_strategies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_descriptions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_docs_example, setup, teardown),

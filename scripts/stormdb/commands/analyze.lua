@@ -16,6 +16,8 @@ local EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 M.usage = [==[
 usage: stormdb analyze FILE [--json OUT] [--slo-p95-ms X] [--target-tps X]
                             [--max-latency-ms Y [--latency-kind mean|p95]]
+                            [--region-linear E] [--region-diminishing E]
+                            [--region-saturation E]
 
 Fits scalability models (linear, logarithmic, exponential, logistic and the
 Universal Scalability Law) to the bands of a saved result and says where the
@@ -33,6 +35,10 @@ options:
   --target-tps X       how many workers does X TPS take? (from the USL)
   --max-latency-ms Y   the most TPS with predicted latency <= Y ms (from the USL)
   --latency-kind K     is Y a mean (default) or a p95 latency?
+  --region-linear E    region thresholds on a step's efficiency e (its gain
+  --region-diminishing E   per added worker / the first band's TPS per
+  --region-saturation E    worker): linear e >= 0.8, diminishing e >= 0.3,
+                       saturation e > -0.05, degradation below (defaults)
   --help               this text
 
 Answers outside the measured worker range are marked "extrapolation".
@@ -52,6 +58,11 @@ end
 local NUMBER_OPTIONS = {
   ["slo-p95-ms"] = "slo_p95_ms", ["target-tps"] = "target_tps", ["max-latency-ms"] = "max_latency_ms",
 }
+
+local THRESHOLD_OPTIONS = {
+  ["region-linear"] = "linear", ["region-diminishing"] = "diminishing", ["region-saturation"] = "saturation",
+}
+local DEFAULT_THRESHOLDS = { linear = 0.8, diminishing = 0.3, saturation = -0.05 }
 
 -- "12", "2.5", "1e3" -> the number when finite and > 0 (no hex, no inf)
 local function positive_number(s)
@@ -73,7 +84,7 @@ function M.parse(argv)
     if a == "-h" or name == "help" then
       args.help = true
     elseif name then
-      if name ~= "json" and name ~= "latency-kind" and not NUMBER_OPTIONS[name] then
+      if name ~= "json" and name ~= "latency-kind" and not NUMBER_OPTIONS[name] and not THRESHOLD_OPTIONS[name] then
         return nil, string.format("unknown option '%s' (see stormdb analyze --help)", a)
       end
       if not value then
@@ -89,6 +100,13 @@ function M.parse(argv)
           return nil, string.format("--latency-kind is mean or p95, not '%s'", value)
         end
         args.options.latency_kind = value
+      elseif THRESHOLD_OPTIONS[name] then
+        local x = value:match("^[+-]?[%d%.]+$") and tonumber(value)
+        if not x or math.abs(x) > 10 then
+          return nil, string.format("--%s needs an efficiency from -10 to 10, not '%s'", name, value)
+        end
+        args.options.thresholds = args.options.thresholds or {}
+        args.options.thresholds[THRESHOLD_OPTIONS[name]] = x
       else
         local x = positive_number(value)
         if not x then
@@ -111,6 +129,14 @@ function M.parse(argv)
   if not args.file then return nil, "which file? (stormdb analyze FILE; see --help)" end
   if args.options.latency_kind and not args.options.max_latency_ms then
     return nil, "--latency-kind goes with --max-latency-ms"
+  end
+  local t = args.options.thresholds
+  if t then
+    for k, v in pairs(DEFAULT_THRESHOLDS) do t[k] = t[k] or v end
+    if not (t.linear > t.diminishing and t.diminishing > t.saturation) then
+      return nil, string.format("the region thresholds must keep --region-linear (%g) > --region-diminishing (%g) > "
+        .. "--region-saturation (%g)", t.linear, t.diminishing, t.saturation)
+    end
   end
   return args
 end
