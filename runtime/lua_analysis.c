@@ -401,20 +401,21 @@ static void push_region_summary(lua_State *L, const char *key, const struct anal
     lua_setfield(L, -2, key);
 }
 
-static void push_thresholds(lua_State *L, const struct analysis_region_thresholds *t)
+/* t as {linear, diminishing, saturation}, set as key of the table on top. */
+static void set_thresholds(lua_State *L, const char *key, const struct analysis_region_thresholds *t)
 {
     lua_newtable(L);
     lt_set_number(L, "linear", t->linear);
     lt_set_number(L, "diminishing", t->diminishing);
     lt_set_number(L, "saturation", t->saturation);
-    lua_setfield(L, -2, "thresholds");
+    lua_setfield(L, -2, key);
 }
 
 static void push_regions(lua_State *L, const struct analysis_regions *r)
 {
     lua_newtable(L);
     lt_set_status(L, r->status, r->message);
-    push_thresholds(L, &r->thresholds);
+    set_thresholds(L, "thresholds", &r->thresholds);
     push_region_summary(L, "linear_scaling", &r->linear_scaling);
     push_region_summary(L, "diminishing_returns", &r->diminishing_returns);
     push_region_summary(L, "saturation", &r->saturation);
@@ -503,7 +504,7 @@ static void push_options(lua_State *L, const struct analysis_options *o)
         lt_set_number(L, "max_latency_ms", o->target_latency_ms);
         lt_set_string(L, "latency_kind", latency_kind_name(o->target_latency_kind));
     }
-    push_thresholds(L, &o->regions);
+    set_thresholds(L, "thresholds", &o->regions);
     lua_setfield(L, -2, "options");
 }
 
@@ -826,6 +827,9 @@ int luaopen_stormdb_analysis(lua_State *L)
     lua_setfield(L, -2, "array_mt");
     lua_pushnumber(L, ANALYSIS_MAX_BANDS);
     lua_setfield(L, -2, "MAX_BANDS");
+    struct analysis_region_thresholds defaults;
+    analysis_region_thresholds_default(&defaults);
+    set_thresholds(L, "REGION_THRESHOLDS", &defaults);
     lua_bottleneck_register(L);
     return 1;
 }

@@ -445,11 +445,9 @@ end
 -- the first ones. Thresholds t are the analysis' regions (docs/analysis.md;
 -- default linear >= 0.8, diminishing >= 0.3, saturation > -0.05), with the
 -- diminishing region split at its middle (0.55) into good and diminishing.
-local DEFAULT_THRESHOLDS = { linear = 0.8, diminishing = 0.3, saturation = -0.05 }
-
 function M.rating(e, t)
   if e == nil then return nil end
-  t = t or DEFAULT_THRESHOLDS
+  t = t or require("stormdb.analysis").REGION_THRESHOLDS
   if e >= t.linear then return "excellent" end
   if e >= (t.linear + t.diminishing) / 2 then return "good" end
   if e >= t.diminishing then return "diminishing" end

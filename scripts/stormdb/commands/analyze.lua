@@ -62,7 +62,6 @@ local NUMBER_OPTIONS = {
 local THRESHOLD_OPTIONS = {
   ["region-linear"] = "linear", ["region-diminishing"] = "diminishing", ["region-saturation"] = "saturation",
 }
-local DEFAULT_THRESHOLDS = { linear = 0.8, diminishing = 0.3, saturation = -0.05 }
 
 -- "12", "2.5", "1e3" -> the number when finite and > 0 (no hex, no inf)
 local function positive_number(s)
@@ -132,7 +131,7 @@ function M.parse(argv)
   end
   local t = args.options.thresholds
   if t then
-    for k, v in pairs(DEFAULT_THRESHOLDS) do t[k] = t[k] or v end
+    for k, v in pairs(analysis.REGION_THRESHOLDS) do t[k] = t[k] or v end
     if not (t.linear > t.diminishing and t.diminishing > t.saturation) then
       return nil, string.format("the region thresholds must keep --region-linear (%g) > --region-diminishing (%g) > "
         .. "--region-saturation (%g)", t.linear, t.diminishing, t.saturation)
