@@ -874,19 +874,25 @@ int config_validate(const struct config *c, char *err, size_t errlen)
     if (config_given(c, "slo-precision") && (c->slo_precision < 0.001 || c->slo_precision > 0.5))
         problem(&p, "%s: %g: expected a fraction from 0.001 to 0.5", where_of(c, "slo-precision", w, sizeof w),
                 c->slo_precision);
+    static const char *const regions[] = {"region-linear", "region-diminishing", "region-saturation", NULL};
+    const char *region_key = first_from(c, regions, top_source(c, regions));
     struct analysis_region_thresholds t = {c->region_linear, c->region_diminishing, c->region_saturation};
     if (!analysis_region_thresholds_valid(&t)) {
-        const char *key = config_given(c, "region-saturation")    ? "region-saturation"
-                          : config_given(c, "region-diminishing") ? "region-diminishing"
-                                                                  : "region-linear";
-        problem(&p, "%s: the region thresholds must keep region_linear (%g) > region_diminishing (%g) > "
-                    "region_saturation (%g)",
-                where_of(c, key, w, sizeof w), c->region_linear, c->region_diminishing, c->region_saturation);
+        char a[48], b[48], d[48];
+        problem(&p, "%s: the region thresholds must keep %s (%g) > %s (%g) > %s (%g)",
+                where_of(c, region_key ? region_key : "region-linear", w, sizeof w),
+                ref(c, "region-linear", a, sizeof a), c->region_linear, ref(c, "region-diminishing", b, sizeof b),
+                c->region_diminishing, ref(c, "region-saturation", d, sizeof d), c->region_saturation);
+    } else if (!(c->region_diminishing > 0)) {
+        problem(&p, "%s: %g: expected above 0 (a step gaining less than that is saturation)",
+                where_of(c, "region-diminishing", w, sizeof w), c->region_diminishing);
     }
     if (!(c->knee_achieved_ratio > 0))
-        problem(&p, "%s: expected a fraction above 0 and at most 1", where_of(c, "knee-achieved-ratio", w, sizeof w));
+        problem(&p, "%s: %g: expected a fraction above 0 and at most 1",
+                where_of(c, "knee-achieved-ratio", w, sizeof w), c->knee_achieved_ratio);
     if (!(c->knee_latency_factor > 1))
-        problem(&p, "%s: expected a factor above 1", where_of(c, "knee-latency-factor", w, sizeof w));
+        problem(&p, "%s: %g: expected a factor above 1", where_of(c, "knee-latency-factor", w, sizeof w),
+                c->knee_latency_factor);
     if (config_given(c, "observe-interval") &&
         (c->observe_interval_ns < 10 * NS_PER_MS || c->observe_interval_ns > 60 * NS_PER_SEC))
         problem(&p, "%s: expected from 10ms to 1m", where_of(c, "observe-interval", w, sizeof w));

@@ -177,6 +177,28 @@ class Analyze(StormdbTest):
         self.assertExit(p, 2)
         self.assertIn("--region-linear (0.25) > --region-diminishing (0.3)", p.stderr)
 
+    def test_saved_thresholds(self):
+        # a study's file is re-analysed with the thresholds it was analysed with, unless flags say otherwise
+        with open(os.path.join(SOURCE, "tests", "data", "reporters", "study.json")) as f:
+            doc = json.load(f)
+        doc["analysis"]["options"]["thresholds"] = {"linear": 0.95, "diminishing": 0.5, "saturation": 0.1}
+        path = os.path.join(self.tmp, "study.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        out, r = self.analyze(path)
+        self.assertEqual(r["analysis"]["scaling_regions"]["thresholds"],
+                         {"linear": 0.95, "diminishing": 0.5, "saturation": 0.1})
+        out, r = self.analyze(path, "--region-linear", "0.9")
+        self.assertEqual(r["analysis"]["scaling_regions"]["thresholds"],
+                         {"linear": 0.9, "diminishing": 0.3, "saturation": -0.05})
+        doc["analysis"]["options"]["thresholds"] = {"linear": 0.1, "diminishing": 0.5}
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        p = subprocess.run([STORMDB, "analyze", path], capture_output=True, text=True, timeout=60)
+        self.assertExit(p, 2)
+        self.assertIn("study.json: the region thresholds must keep analysis.options.thresholds.linear (0.1) >",
+                      p.stderr)
+
     def test_extrapolated_capacity(self):
         out, r = self.analyze(data("still_scaling.csv"), "--target-tps", "2200", "--max-latency-ms", "15")
         c = r["analysis"]["capacity"]

@@ -271,8 +271,8 @@ static void test_analysis_section(void **state)
     expect_problems(l, 3,
                     "%F:3: analysis.region_diminishing: the region thresholds must keep region_linear (0.8) > "
                     "region_diminishing (0.9) > region_saturation (-0.05)",
-                    "%F:4: analysis.knee_achieved_ratio: expected a fraction above 0 and at most 1",
-                    "%F:5: analysis.knee_latency_factor: expected a factor above 1");
+                    "%F:4: analysis.knee_achieved_ratio: 0: expected a fraction above 0 and at most 1",
+                    "%F:5: analysis.knee_latency_factor: 1: expected a factor above 1");
     unload(l);
     static const char *const fixed[] = {"region-linear", "0.95", "knee-achieved-ratio", "0.9",
                                         "knee-latency-factor", "3", NULL};
@@ -280,6 +280,17 @@ static void test_analysis_section(void **state)
     expect_problems(l, 0);
     assert_true(l->c.region_linear == 0.95 && l->c.region_diminishing == 0.9);
     assert_true(l->c.knee_achieved_ratio == 0.9 && l->c.knee_latency_factor == 3);
+    unload(l);
+    /* flags are named as flags; diminishing must stay above 0 */
+    static const char *const flags[] = {"region-linear", "0.2", NULL};
+    l = load(NULL, flags);
+    expect_problems(l, 1, "--region-linear: the region thresholds must keep --region-linear (0.2) > "
+                          "--region-diminishing (0.3) > --region-saturation (-0.05)");
+    unload(l);
+    static const char *const negative[] = {"region-diminishing", "-0.01", "region-saturation", "-0.5", NULL};
+    l = load(NULL, negative);
+    expect_problems(l, 1, "--region-diminishing: -0.01: expected above 0 (a step gaining less than that is "
+                          "saturation)");
     unload(l);
 }
 

@@ -72,6 +72,34 @@ local function positive_number(s)
   return x
 end
 
+-- "-0.05", "+1", "5e-2" -> the number (no hex, no inf, no nan)
+local function decimal(s)
+  local mantissa = s:match("^(.-)[eE][+-]?%d+$") or s
+  if not (mantissa:match("^[+-]?%d+%.?%d*$") or mantissa:match("^[+-]?%.%d+$")) then return nil end
+  return tonumber(s)
+end
+
+-- Region thresholds t, completed with the defaults: t, or nil and what is wrong.
+-- flag(name) is how the message names a threshold.
+local function complete_thresholds(t, flag)
+  for k, v in pairs(analysis.REGION_THRESHOLDS) do t[k] = t[k] or v end
+  for _, k in ipairs({ "linear", "diminishing", "saturation" }) do
+    local v = t[k]
+    if type(v) ~= "number" or v ~= v or math.abs(v) > 10 then
+      return nil, string.format("%s must be a number from -10 to 10", flag(k))
+    end
+  end
+  if not (t.linear > t.diminishing and t.diminishing > t.saturation) then
+    return nil, string.format("the region thresholds must keep %s (%g) > %s (%g) > %s (%g)", flag("linear"), t.linear,
+      flag("diminishing"), t.diminishing, flag("saturation"), t.saturation)
+  end
+  if not (t.diminishing > 0) then
+    return nil, string.format("%s %g: expected above 0 (a step gaining less than that is saturation)",
+      flag("diminishing"), t.diminishing)
+  end
+  return t
+end
+
 -- argv -> {file=, json=, options={...}} or nil, message
 function M.parse(argv)
   local args = { options = {} }
@@ -100,7 +128,7 @@ function M.parse(argv)
         end
         args.options.latency_kind = value
       elseif THRESHOLD_OPTIONS[name] then
-        local x = value:match("^[+-]?[%d%.]+$") and tonumber(value)
+        local x = decimal(value)
         if not x or math.abs(x) > 10 then
           return nil, string.format("--%s needs an efficiency from -10 to 10, not '%s'", name, value)
         end
@@ -129,13 +157,9 @@ function M.parse(argv)
   if args.options.latency_kind and not args.options.max_latency_ms then
     return nil, "--latency-kind goes with --max-latency-ms"
   end
-  local t = args.options.thresholds
-  if t then
-    for k, v in pairs(analysis.REGION_THRESHOLDS) do t[k] = t[k] or v end
-    if not (t.linear > t.diminishing and t.diminishing > t.saturation) then
-      return nil, string.format("the region thresholds must keep --region-linear (%g) > --region-diminishing (%g) > "
-        .. "--region-saturation (%g)", t.linear, t.diminishing, t.saturation)
-    end
+  if args.options.thresholds then
+    local t, terr = complete_thresholds(args.options.thresholds, function(k) return "--region-" .. k end)
+    if not t then return nil, terr end
   end
   return args
 end
@@ -213,6 +237,16 @@ function M.main(argv)
   end
   if #input > analysis.MAX_BANDS then
     return fail(EXIT_BAD_INPUT, "%s: %d bands; at most %d are analysed", args.file, #input, analysis.MAX_BANDS)
+  end
+  -- A study's file keeps the thresholds it was analysed with; without
+  -- --region-* flags the same regions come back.
+  local saved = type(doc.raw) == "table" and type(doc.raw.analysis) == "table" and
+      type(doc.raw.analysis.options) == "table" and doc.raw.analysis.options.thresholds
+  if not args.options.thresholds and type(saved) == "table" then
+    local copy = { linear = saved.linear, diminishing = saved.diminishing, saturation = saved.saturation }
+    local t, terr = complete_thresholds(copy, function(k) return "analysis.options.thresholds." .. k end)
+    if not t then return fail(EXIT_BAD_INPUT, "%s: %s", args.file, terr) end
+    args.options.thresholds = t
   end
   local result = analysis.run(input, args.options)
   if result.status == "invalid_input" then
