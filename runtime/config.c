@@ -831,7 +831,8 @@ static bool valid_port(const char *s)
         long long v = 0;
         int digits = 0;
         for (; *s >= '0' && *s <= '9'; s++, digits++)
-            v = v * 10 + (*s - '0');
+            if (digits < 6) /* past 5 digits it is too big anyway: stop before v overflows */
+                v = v * 10 + (*s - '0');
         if (!digits || digits > 5 || v < 1 || v > 65535)
             return false;
         if (*s == ',')
