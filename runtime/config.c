@@ -719,39 +719,42 @@ int config_resolve(struct config *c, char *err, size_t errlen)
 
 /* --- validation -------------------------------------------------------------- */
 
-static bool strategy_exists(const struct config *c, const char *name)
+/* Whether NAME is bundled: scripts/DIR/NAME.lua, or DIR/NAME.lua under
+ * --lua-path. */
+static bool bundled_exists(const struct config *c, const char *dir, const char *name)
 {
-    char module[160];
-    snprintf(module, sizeof module, "strategies.%s", name);
+    char module[600];
+    snprintf(module, sizeof module, "%s.%s", dir, name);
     if (embedded_find(module))
         return true;
-    if (c->lua_path) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/strategies/%s.lua", c->lua_path, name);
-        return access(path, R_OK) == 0;
-    }
-    return false;
+    if (!c->lua_path)
+        return false;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s/%s.lua", c->lua_path, dir, name);
+    return access(path, R_OK) == 0;
 }
 
-static void check_strategy(const struct config *c, struct problems *p)
+/* A strategy or reporter NAME (KIND, found in DIR) at W: a readable Lua file
+ * or a bundled one; otherwise one problem listing the bundled ones, with a
+ * "did you mean" when one is close. */
+static void check_bundled(const struct config *c, struct problems *p, const char *w, const char *kind,
+                          const char *dir, const char *name)
 {
-    const char *name = c->study.strategy;
-    char w[256];
-    where_of(c, "strategy", w, sizeof w);
     if (is_lua_path(name)) {
         if (access(name, R_OK) != 0)
-            problem(p, "%s: %s: cannot read the strategy file (%s)", w, name, strerror(errno));
+            problem(p, "%s: %s: cannot read the %s file (%s)", w, name, kind, strerror(errno));
         return;
     }
-    if (strategy_exists(c, name))
+    if (bundled_exists(c, dir, name))
         return;
     char known[512] = "";
     const char *best = NULL;
     int best_d = 1000;
+    size_t prefix = strlen(dir) + 1;
     for (const struct embedded_script *e = embedded_scripts; e->module; e++) {
-        if (strncmp(e->module, "strategies.", 11) != 0)
+        if (strncmp(e->module, dir, prefix - 1) != 0 || e->module[prefix - 1] != '.')
             continue;
-        const char *n = e->module + 11;
+        const char *n = e->module + prefix;
         size_t used = strlen(known);
         snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", n);
         int d = config_edit_distance(name, n);
@@ -761,15 +764,19 @@ static void check_strategy(const struct config *c, struct problems *p)
         }
     }
     if (best)
-        problem(p, "%s: no strategy named '%s'; did you mean %s? (bundled: %s; or a path to a .lua file)", w, name,
+        problem(p, "%s: no %s named '%s'; did you mean %s? (bundled: %s; or a path to a .lua file)", w, kind, name,
                 best, known);
     else
-        problem(p, "%s: no strategy named '%s' (bundled: %s; or a path to a .lua file)", w, name, known);
+        problem(p, "%s: no %s named '%s' (bundled: %s; or a path to a .lua file)", w, kind, name, known);
 }
 
-/* Each reporter of --reporter and reporters: is a bundled one
- * (scripts/reporters/NAME.lua, or DIR/reporters/NAME.lua with --lua-path)
- * or a readable Lua file. */
+static void check_strategy(const struct config *c, struct problems *p)
+{
+    char w[256];
+    check_bundled(c, p, where_of(c, "strategy", w, sizeof w), "strategy", "strategies", c->study.strategy);
+}
+
+/* Each reporter of --reporter and reporters: (one per line). */
 static void check_reporters(const struct config *c, const char *option, struct problems *p)
 {
     const struct config_option *o = config_find(option);
@@ -782,43 +789,8 @@ static void check_reporters(const struct config *c, const char *option, struct p
         char name[512];
         snprintf(name, sizeof name, "%.*s", (int)len, s);
         s += len + (nl ? 1 : 0);
-        if (!*name)
-            continue;
-        if (is_lua_path(name)) {
-            if (access(name, R_OK) != 0)
-                problem(p, "%s: %s: cannot read the reporter file (%s)", w, name, strerror(errno));
-            continue;
-        }
-        char module[600];
-        snprintf(module, sizeof module, "reporters.%s", name);
-        bool found = embedded_find(module) != NULL;
-        if (!found && c->lua_path) {
-            char path[1200];
-            snprintf(path, sizeof path, "%s/reporters/%s.lua", c->lua_path, name);
-            found = access(path, R_OK) == 0;
-        }
-        if (found)
-            continue;
-        char known[512] = "";
-        const char *best = NULL;
-        int best_d = 1000;
-        for (const struct embedded_script *e = embedded_scripts; e->module; e++) {
-            if (strncmp(e->module, "reporters.", 10) != 0)
-                continue;
-            const char *n = e->module + 10;
-            size_t used = strlen(known);
-            snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "", n);
-            int d = config_edit_distance(name, n);
-            if (config_is_close(name, n) && d < best_d) {
-                best = n;
-                best_d = d;
-            }
-        }
-        if (best)
-            problem(p, "%s: no reporter named '%s'; did you mean %s? (bundled: %s; or a path to a .lua file)", w, name,
-                    best, known);
-        else
-            problem(p, "%s: no reporter named '%s' (bundled: %s; or a path to a .lua file)", w, name, known);
+        if (*name)
+            check_bundled(c, p, w, "reporter", "reporters", name);
     }
 }
 
