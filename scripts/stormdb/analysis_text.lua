@@ -26,14 +26,7 @@ local function finite(x)
   return type(x) == "number" and x == x and x ~= math.huge and x ~= -math.huge
 end
 
--- x formatted with fmt, or "n/a" when there is no finite number.
-function M.number(x, fmt)
-  if not finite(x) then return "n/a" end
-  local s = string.format(fmt or "%.3f", x)
-  if s:match("^%-0%.?0*$") then s = s:sub(2) end   -- no "-0.0"
-  return s
-end
-local num = M.number
+local num = require("stormdb.report").num
 
 -- TPS and other rates: enough digits at any scale.
 local function rate(x)

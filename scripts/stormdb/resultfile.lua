@@ -432,13 +432,13 @@ function M.encode(value)
   return (text:gsub(EMPTY_ARRAY_JSON:gsub("%p", "%%%0"), "[]"))
 end
 
-function M.write_json(path, value)
-  local ok, text = pcall(M.encode, value)
-  if not ok then return nil, "cannot encode as JSON: " .. tostring(text) end
+-- Writes text to path atomically: a temporary PATH.tmp, then a rename, so a
+-- reader never sees half a file. true, or nil and "cannot write ...".
+function M.write_atomic(path, text)
   local tmp = path .. ".tmp"
   local f, err = io.open(tmp, "w")
   if not f then return nil, "cannot write " .. tostring(err) end
-  local written, werr = f:write(text, "\n")
+  local written, werr = f:write(text)
   local closed, cerr = f:close()
   if not written or not closed then
     os.remove(tmp)
@@ -450,6 +450,12 @@ function M.write_json(path, value)
     return nil, "cannot write " .. tostring(rerr)
   end
   return true
+end
+
+function M.write_json(path, value)
+  local ok, text = pcall(M.encode, value)
+  if not ok then return nil, "cannot encode as JSON: " .. tostring(text) end
+  return M.write_atomic(path, text .. "\n")
 end
 
 return M

@@ -271,12 +271,7 @@ end
 
 -- ---- output --------------------------------------------------------------------
 
-local function num(x, fmt)
-  if not finite(x) then return "n/a" end
-  local s = string.format(fmt or "%.3f", x)
-  if s:match("^%-0%.?0*$") then s = s:sub(2) end
-  return s
-end
+local num = require("stormdb.report").num
 
 local function tps_text(x)
   if not finite(x) then return "n/a" end

@@ -25,12 +25,7 @@ local M = {}
 local esc = svg.escape
 local finite = svg.finite
 
-local function num(x, fmt)
-  if not finite(x) then return "n/a" end
-  local s = string.format(fmt or "%.3f", x)
-  if s:match("^%-0%.?0*$") then s = s:sub(2) end
-  return s
-end
+local num = require("stormdb.report").num
 
 -- TPS and rates: enough digits at any scale, with thousands separated.
 local function rate(x)
@@ -833,24 +828,7 @@ function M.render(run, opts)
   return table.concat(out, "\n")
 end
 
--- Writes text to path atomically (a temporary file, then a rename).
--- Returns true or nil, message.
-function M.write(path, text)
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "w")
-  if not f then return nil, "cannot write " .. tostring(err) end
-  local ok, werr = f:write(text)
-  local closed, cerr = f:close()
-  if not ok or not closed then
-    os.remove(tmp)
-    return nil, string.format("cannot write %s: %s", tmp, tostring(werr or cerr))
-  end
-  local renamed, rerr = os.rename(tmp, path)
-  if not renamed then
-    os.remove(tmp)
-    return nil, "cannot write " .. tostring(rerr)
-  end
-  return true
-end
+-- Writes the page atomically (PATH.tmp, then a rename): true, or nil and a message.
+M.write = require("stormdb.resultfile").write_atomic
 
 return M
